@@ -1,0 +1,34 @@
+using System.CommandLine;
+using EncoderKit.Engine;
+
+namespace EncoderKit.Cli.Commands;
+
+/// <summary>The options every command that loads a model shares.</summary>
+sealed class ModelOptions
+{
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "Model folder (or hub id)", Required = true };
+    public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+    public Option<string?> Dtype { get; } = new("--dtype") { Description = "Compute dtype: fp32 (CPU default) or bf16" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Device);
+        command.Options.Add(Dtype);
+        command.Options.Add(Threads);
+    }
+
+    public ComputeOptions Compute(ParseResult parsed) => new()
+    {
+        Device = parsed.GetValue(Device)!,
+        Threads = parsed.GetValue(Threads),
+        Dtype = parsed.GetValue(Dtype) switch
+        {
+            null => null,
+            "fp32" or "float32" => ComputeDtype.Float32,
+            "bf16" or "bfloat16" => ComputeDtype.BFloat16,
+            var other => throw new EncoderKitException(ErrorKind.BadInput, $"unknown dtype '{other}' (use fp32 or bf16)", field: "--dtype"),
+        },
+    };
+}

@@ -1,0 +1,118 @@
+using EncoderKit.Engine;
+using EncoderKit.IO;
+using EncoderKit.Modeling;
+using static TorchSharp.torch;
+
+namespace EncoderKit;
+
+/// <summary>
+/// An encoder checkpoint loaded from its Hugging Face folder: the network with every head the checkpoint holds.
+/// Forward passes run under inference mode; dispose the model to free its native memory.
+/// </summary>
+public sealed class EncoderModel : IDisposable
+{
+    EncoderModel(string folder, ConfigJson config, IEncoderFamily family, EncoderNetwork network, Device device)
+    {
+        Folder = folder;
+        Config = config;
+        Family = family;
+        Network = network;
+        Device = device;
+    }
+
+    public string Folder { get; }
+    public ConfigJson Config { get; }
+    public IEncoderFamily Family { get; }
+    public EncoderNetwork Network { get; }
+    public EncoderSpec Spec => Network.Spec;
+    public Device Device { get; }
+
+    /// <summary>Loads the model in <paramref name="folder"/>: config.json and its safetensors weights.</summary>
+    public static EncoderModel Load(string folder, ComputeOptions? options = null)
+    {
+        options ??= new ComputeOptions();
+        if (!Directory.Exists(folder))
+            throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", folder);
+        options.ApplyThreads();
+        Device device = options.ResolveDevice();
+        ScalarType dtype = options.ResolveDtype(device);
+
+        ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
+        IEncoderFamily family = ModelFamilies.Recognize(config);
+        using var weights = CheckpointWeights.Open(folder);
+        // The spec's own map tells which base prefix the family uses; heads depend on what the checkpoint holds.
+        string basePrefix = family.Weights(family.Spec(config, null)).BasePrefix;
+        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), basePrefix);
+        EncoderSpec spec = family.Spec(config, names);
+        var parameters = new CheckpointParameters(weights, family.Weights(spec), names.PrefixInUse, dtype, device);
+        var network = new EncoderNetwork(spec, parameters);
+        try
+        {
+            parameters.Finish();
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        network.eval();
+        return new EncoderModel(folder, config, family, network, device);
+    }
+
+    /// <summary>
+    /// A freshly initialised model of the family and shape <paramref name="config"/> describes (heads from its
+    /// `architectures`): the start of pretraining, and the subject of benchmarks.
+    /// </summary>
+    public static EncoderModel CreateRandom(ConfigJson config, ComputeOptions? options = null, long seed = 0)
+    {
+        options ??= new ComputeOptions();
+        options.ApplyThreads();
+        Device device = options.ResolveDevice();
+        IEncoderFamily family = ModelFamilies.Recognize(config);
+        EncoderSpec spec = family.Spec(config, null);
+        var parameters = new RandomParameters(config.Double("initializer_range", 0.02), options.ResolveDtype(device), device, seed);
+        var network = new EncoderNetwork(spec, parameters);
+        network.eval();
+        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device);
+    }
+
+    /// <summary>Runs the network on a batch. Inputs may live on any device; outputs live on the model's.</summary>
+    /// <param name="inputIds">[B, L] integer ids.</param>
+    /// <param name="attentionMask">[B, L], 1 real / 0 padding; null when nothing is padded.</param>
+    /// <param name="tokenTypeIds">[B, L]; null for all zeros.</param>
+    public EncoderOutputs Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Outputs outputs = Outputs.AllHeads)
+    {
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        Tensor ids = inputIds.to(ScalarType.Int64, Device);
+        Tensor? mask = attentionMask?.to(ScalarType.Int64, Device);
+        Tensor? types = tokenTypeIds?.to(ScalarType.Int64, Device);
+        ValidateInputs(ids, mask, types);
+        EncoderOutputs result = Network.Forward(ids, mask, types, outputs);
+        foreach (var (_, tensor) in result.Named()) tensor.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    void ValidateInputs(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)
+    {
+        if (inputIds.dim() != 2)
+            throw new EncoderKitException(ErrorKind.BadInput, $"expected [batch, length], got [{string.Join(", ", inputIds.shape)}]", field: "input_ids");
+        long length = inputIds.shape[1];
+        if (Spec.Embeddings.MaxPositions > 0 && length > Spec.Embeddings.MaxPositions)
+            throw new EncoderKitException(ErrorKind.BadInput, $"{length} tokens is more than the model's {Spec.Embeddings.MaxPositions} positions", field: "input_ids");
+        {
+            if (inputIds.numel() > 0 && (inputIds.min().item<long>() < 0 || inputIds.max().item<long>() >= Spec.Embeddings.VocabSize))
+                throw new EncoderKitException(ErrorKind.BadInput, $"ids must be in [0, {Spec.Embeddings.VocabSize})", field: "input_ids");
+            if (tokenTypeIds is not null && Spec.Embeddings.TypeVocabSize > 0 && tokenTypeIds.numel() > 0 &&
+                (tokenTypeIds.min().item<long>() < 0 || tokenTypeIds.max().item<long>() >= Spec.Embeddings.TypeVocabSize))
+                throw new EncoderKitException(ErrorKind.BadInput, $"token type ids must be in [0, {Spec.Embeddings.TypeVocabSize})", field: "token_type_ids");
+        }
+        foreach (var (name, t) in new[] { ("attention_mask", attentionMask), ("token_type_ids", tokenTypeIds) })
+        {
+            if (t is not null && !t.shape.SequenceEqual(inputIds.shape))
+                throw new EncoderKitException(ErrorKind.BadInput, $"shape [{string.Join(", ", t.shape)}] differs from input_ids [{string.Join(", ", inputIds.shape)}]", field: name);
+        }
+    }
+
+    public void Dispose() => Network.Dispose();
+}

@@ -1,0 +1,49 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Modeling.Blocks;
+
+/// <summary>What one layer's attention needs besides its input: the mask it sees and its rotary tables.</summary>
+/// <param name="Mask">Boolean, true where a query may attend to a key: [B, 1, 1, L] or [B, 1, L, L]; null when every token may see every other.</param>
+public readonly record struct AttentionContext(Tensor? Mask, Rotary? Rotary);
+
+/// <summary>Multi-head self-attention with grouped key/value heads, through scaled_dot_product_attention.</summary>
+public sealed class Attention : nn.Module
+{
+    readonly AttentionSpec spec;
+    readonly Dense qkv, output;
+
+    public Attention(string name, int hidden, AttentionSpec spec, IParameterSource source) : base(name)
+    {
+        this.spec = spec;
+        qkv = new Dense(name + ".qkv", hidden, spec.QkvRows, spec.QkvBias, source);
+        output = new Dense(name + ".output", spec.Heads * spec.HeadDim, hidden, spec.OutputBias, source);
+        register_module("qkv", qkv);
+        register_module("output", output);
+    }
+
+    public Tensor Forward(Tensor x, AttentionContext context)   // x: [B, L, H]
+    {
+        using var scope = NewDisposeScope();
+        long batch = x.shape[0], length = x.shape[1];
+        int heads = spec.Heads, kvHeads = spec.KvHeads, headDim = spec.HeadDim;
+        Tensor[] parts = qkv.forward(x).split([heads * headDim, kvHeads * headDim, kvHeads * headDim], -1);
+        Tensor q = parts[0].view(batch, length, heads, headDim).transpose(1, 2);     // [B, h, L, d]
+        Tensor k = parts[1].view(batch, length, kvHeads, headDim).transpose(1, 2);   // [B, kv, L, d]
+        Tensor v = parts[2].view(batch, length, kvHeads, headDim).transpose(1, 2);
+        if (context.Rotary is { } rotary)
+        {
+            q = rotary.Apply(q);
+            k = rotary.Apply(k);
+        }
+        if (kvHeads != heads)
+        {
+            // Query head h reads key/value head h / (heads / kvHeads): contiguous groups, as repeat_kv does.
+            k = k.repeat_interleave(heads / kvHeads, dim: 1);
+            v = v.repeat_interleave(heads / kvHeads, dim: 1);
+        }
+        Tensor attended = nn.functional.scaled_dot_product_attention(q, k, v, context.Mask);    // [B, h, L, d]
+        Tensor merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
+        return output.forward(merged).MoveToOuterDisposeScope();
+    }
+}

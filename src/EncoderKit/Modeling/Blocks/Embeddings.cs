@@ -1,0 +1,54 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Modeling.Blocks;
+
+/// <summary>Token (+ learned position) (+ token type) embeddings, then the embedding norm where the family has one.</summary>
+public sealed class Embeddings : nn.Module
+{
+    readonly Parameter word;
+    readonly Parameter? position, tokenType;
+    readonly Norm? norm;
+
+    public Embeddings(string name, EncoderSpec spec, IParameterSource source) : base(name)
+    {
+        EmbeddingSpec e = spec.Embeddings;
+        word = Register("word", new Parameter(source.Take(name + ".word", [e.VocabSize, spec.Hidden], Init.Normal)));
+        if (spec.Rope is null)
+            position = Register("position", new Parameter(source.Take(name + ".position", [e.MaxPositions, spec.Hidden], Init.Normal)));
+        if (e.TypeVocabSize > 0)
+            tokenType = Register("token_type", new Parameter(source.Take(name + ".token_type", [e.TypeVocabSize, spec.Hidden], Init.Normal)));
+        if (e.Norm)
+        {
+            norm = new Norm(name + ".norm", spec.Hidden, spec.Norm, source);
+            register_module("norm", norm);
+        }
+    }
+
+    /// <summary>The word-embedding matrix [V, H]; MLM decoders tied to it read it here.</summary>
+    public Parameter Word => word;
+
+    /// <param name="inputIds">[B, L] int64.</param>
+    /// <param name="tokenTypeIds">[B, L] int64, or null for all zeros.</param>
+    public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds)
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = Lookup(word, inputIds);
+        if (position is not null)
+            x = x + Lookup(position, arange(inputIds.shape[1], ScalarType.Int64, inputIds.device)).unsqueeze(0);
+        if (tokenType is not null)
+            x = x + (tokenTypeIds is null ? tokenType[0] : Lookup(tokenType, tokenTypeIds));
+        if (norm is not null) x = norm.forward(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    static Tensor Lookup(Tensor table, Tensor ids) =>
+        table.index_select(0, ids.flatten()).view([.. ids.shape, table.shape[1]]);
+
+    Parameter Register(string parameterName, Parameter parameter)
+    {
+        register_parameter(parameterName, parameter);
+        return parameter;
+    }
+}

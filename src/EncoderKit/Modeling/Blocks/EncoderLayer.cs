@@ -1,0 +1,47 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Modeling.Blocks;
+
+/// <summary>One transformer block: attention then MLP, each with a residual and a norm before or after.</summary>
+public sealed class EncoderLayer : nn.Module
+{
+    readonly bool preNorm;
+    readonly Attention attention;
+    readonly Norm? attentionNorm;
+    readonly Mlp mlp;
+    readonly Norm mlpNorm;
+
+    public EncoderLayer(string name, int index, EncoderSpec spec, IParameterSource source) : base(name)
+    {
+        preNorm = spec.Placement.PreNorm;
+        attention = new Attention(name + ".attention", spec.Hidden, spec.Attention, source);
+        register_module("attention", attention);
+        if (!preNorm || index > 0 || spec.Placement.FirstLayerAttentionNorm)
+        {
+            attentionNorm = new Norm(name + ".attention_norm", spec.Hidden, spec.Norm, source);
+            register_module("attention_norm", attentionNorm);
+        }
+        mlp = new Mlp(name + ".mlp", spec.Hidden, spec.Mlp, source);
+        mlpNorm = new Norm(name + ".mlp_norm", spec.Hidden, spec.Norm, source);
+        register_module("mlp", mlp);
+        register_module("mlp_norm", mlpNorm);
+    }
+
+    public Tensor Forward(Tensor x, AttentionContext context)
+    {
+        using var scope = NewDisposeScope();
+        Tensor result;
+        if (preNorm)
+        {
+            Tensor afterAttention = x + attention.Forward(attentionNorm?.forward(x) ?? x, context);
+            result = afterAttention + mlp.forward(mlpNorm.forward(afterAttention));
+        }
+        else
+        {
+            Tensor afterAttention = attentionNorm!.forward(x + attention.Forward(x, context));
+            result = mlpNorm.forward(afterAttention + mlp.forward(afterAttention));
+        }
+        return result.MoveToOuterDisposeScope();
+    }
+}
