@@ -9,6 +9,8 @@ public enum TensorDtype { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL }
 public sealed record TensorInfo(string Name, TensorDtype Dtype, long[] Shape, string File)
 {
     public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
+
+    public long ByteCount => ElementCount * Dtype.Size();
 }
 
 /// <summary>
