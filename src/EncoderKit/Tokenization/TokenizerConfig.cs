@@ -122,6 +122,8 @@ internal static class SpecialTokenGuess
         string? unk = s.Unk ?? model switch
         {
             Models.WordPiece w => w.UnkToken,
+            Models.Bpe b => b.UnkToken,
+            Models.Unigram u when u.UnkId is int id => u.IdToToken(id),
             _ => null,
         };
         return s with

@@ -83,6 +83,16 @@ public sealed partial class Tokenizer
         return map;
     }
 
-    static Tokenizer FromSentencePiece(string modelPath, TokenizerConfig config) =>
-        throw new EncoderKitException(ErrorKind.BadTokenizer, "SentencePiece models are not supported yet", modelPath);
+    /// <summary>
+    /// A SentencePiece Unigram <c>.model</c>, tokenizing as the SentencePiece library does, with the BOS/EOS and
+    /// special tokens of the tokenizer_config.json / special_tokens_map.json beside it (BOS is added when the config
+    /// does not say otherwise, as transformers' Llama-style tokenizers do).
+    /// </summary>
+    public static Tokenizer FromSentencePiece(string modelPath)
+    {
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(modelPath));
+        return FromSentencePiece(modelPath, dir is null ? new TokenizerConfig() : TokenizerConfig.Read(dir));
+    }
+
+    static Tokenizer FromSentencePiece(string modelPath, TokenizerConfig config) => SentencePieceModel.Build(modelPath, config);
 }
