@@ -18,10 +18,14 @@ internal static class DefaultPostProcessing
         return second is null ? first : first.MergeWith(Sequence(second, 1, 1));
     }
 
-    /// <summary>Sets every type id to <paramref name="typeId"/> and marks the whole encoding as sequence <paramref name="sequence"/>.</summary>
+    /// <summary>
+    /// Sets every type id to <paramref name="typeId"/> and marks the whole encoding as sequence <paramref name="sequence"/>;
+    /// its overflowing windows too, so that each window reads like a complete encoding.
+    /// </summary>
     public static Encoding Sequence(Encoding e, int typeId, int sequence) =>
         e.With(typeIds: Enumerable.Repeat(typeId, e.Length).ToArray(),
-            sequenceRanges: new Dictionary<int, (int, int)> { [sequence] = (0, e.Length) });
+            sequenceRanges: new Dictionary<int, (int, int)> { [sequence] = (0, e.Length) },
+            overflowing: e.Overflowing.Count == 0 ? null : e.Overflowing.Select(o => Sequence(o, typeId, sequence)).ToList());
 
     /// <summary>An encoding of special tokens: no word, offsets (0, 0), special mask 1.</summary>
     public static Encoding Special(IReadOnlyList<int> ids, IReadOnlyList<string> tokens, int typeId)

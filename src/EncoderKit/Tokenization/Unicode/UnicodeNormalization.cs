@@ -2,9 +2,10 @@ namespace EncoderKit.Tokenization.Unicode;
 
 /// <summary>NFD, NFKD, NFC and NFKC over a <see cref="NormalizedText"/>, keeping alignments.</summary>
 /// <remarks>
-/// Alignment follows <c>tokenizers</c>: every char a decomposition produces is aligned like the char it came
-/// from; a composed char is aligned like the starter it was built on (so "e" + U+0301 composing to "é"
-/// points at the "e" only, as the reference's offsets do).
+/// Alignment follows <c>tokenizers</c>, which aligns by position, not by char: every char a decomposition produces
+/// is aligned like the char it came from; canonical reordering moves chars but not alignments; a composed char
+/// takes the alignment of the position it starts at and consumes those of the chars it absorbed (so "e" + U+0301
+/// composing to "é" points at the "e" only, as the reference's offsets do).
 /// </remarks>
 internal static class UnicodeNormalization
 {
@@ -15,20 +16,28 @@ internal static class UnicodeNormalization
     {
         if (IsQuickYes(text, compatibility, compose)) return;
         var tables = UnicodeTables.Get;
-        // Decompose into (rune, start, end), then reorder marks, then optionally compose.
-        var runes = new List<(int Rune, int Start, int End)>(text.Length + 8);
-        Span<int> one = stackalloc int[1];
+        // The old chars' alignments, one per code point.
+        var old = new List<(int Start, int End)>(text.Length);
+        // The new chars, each with its change as tokenizers counts it: 0 replaces the next old char, +1 is inserted
+        // (aligned like the previous old char), -n replaces the next old char and removes n more.
+        var runes = new List<(int Rune, int Change)>(text.Length + 8);
         for (int i = 0; i < text.Length;)
         {
             int r = text.RuneAt(i, out int n);
-            var (s, e) = text.AlignmentAt(i);
-            AppendDecomposed(tables, r, compatibility, s, e, runes);
+            old.Add(text.AlignmentAt(i));
+            AppendDecomposed(tables, r, compatibility, runes);
             i += n;
         }
-        Reorder(tables, runes);
+        Reorder(runes);
         if (compose) Compose(tables, runes);
         var w = text.Rewrite(runes.Count + 8);
-        foreach (var (r, s, e) in runes) w.AppendRune(r, s, e);
+        int at = 0;
+        foreach (var (r, change) in runes)
+        {
+            var (s, e) = change > 0 ? (at > 0 ? old[at - 1] : (0, 0)) : old[Math.Min(at, old.Count - 1)];
+            if (change <= 0) at += 1 - change;
+            w.AppendRune(r, s, e);
+        }
         w.Commit();
     }
 
@@ -47,48 +56,43 @@ internal static class UnicodeNormalization
         return true;
     }
 
-    static void AppendDecomposed(UnicodeTables.Tables t, int r, bool compat, int s, int e, List<(int, int, int)> output)
+    static void AppendDecomposed(UnicodeTables.Tables t, int r, bool compat, List<(int, int)> output)
     {
         if (r >= SBase && r < SBase + SCount)
         {
             int si = r - SBase;
-            output.Add((LBase + si / NCount, s, e));
-            output.Add((VBase + si % NCount / TCount, s, e));
-            if (si % TCount != 0) output.Add((TBase + si % TCount, s, e));
+            output.Add((LBase + si / NCount, 0));
+            output.Add((VBase + si % NCount / TCount, 1));
+            if (si % TCount != 0) output.Add((TBase + si % TCount, 1));
             return;
         }
         if ((compat && t.Compatibility.TryGetValue(r, out var seq)) || t.Canonical.TryGetValue(r, out seq))
         {
-            foreach (int x in seq) output.Add((x, s, e));
+            for (int k = 0; k < seq.Length; k++) output.Add((seq[k], k == 0 ? 0 : 1));
             return;
         }
-        output.Add((r, s, e));
+        output.Add((r, 0));
     }
 
     public static int CombiningClass(int r) => r < 0x300 ? 0 : UnicodeTables.Get.Ccc.TryGetValue(r, out byte c) ? c : 0;
 
-    static void Reorder(UnicodeTables.Tables t, List<(int Rune, int Start, int End)> runes)
+    /// <summary>Canonical ordering: a stable sort of each run of non-starters by combining class; a char's change moves with it.</summary>
+    static void Reorder(List<(int Rune, int Change)> runes)
     {
-        // Stable insertion sort of each run of non-starters by combining class.
         for (int i = 1; i < runes.Count; i++)
         {
             int cc = CombiningClass(runes[i].Rune);
             if (cc == 0) continue;
-            int j = i;
-            while (j > 0)
-            {
-                int prev = CombiningClass(runes[j - 1].Rune);
-                if (prev <= cc) break;
+            for (int j = i; j > 0 && CombiningClass(runes[j - 1].Rune) > cc; j--)
                 (runes[j - 1], runes[j]) = (runes[j], runes[j - 1]);
-                j--;
-            }
         }
     }
 
-    static void Compose(UnicodeTables.Tables t, List<(int Rune, int Start, int End)> runes)
+    /// <summary>Canonical composition; a composite's change adds up those of the chars it absorbed, less one each.</summary>
+    static void Compose(UnicodeTables.Tables t, List<(int Rune, int Change)> runes)
     {
         if (runes.Count == 0) return;
-        var result = new List<(int Rune, int Start, int End)>(runes.Count);
+        var result = new List<(int Rune, int Change)>(runes.Count);
         int starterPos = -1, lastClass = 0;
         foreach (var item in runes)
         {
@@ -102,7 +106,7 @@ internal static class UnicodeNormalization
                     int composed = ComposePair(t, result[starterPos].Rune, item.Rune);
                     if (composed >= 0)
                     {
-                        result[starterPos] = (composed, result[starterPos].Start, result[starterPos].End);
+                        result[starterPos] = (composed, result[starterPos].Change + item.Change - 1);
                         continue;
                     }
                 }

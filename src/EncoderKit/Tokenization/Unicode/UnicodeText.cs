@@ -10,22 +10,43 @@ static class UnicodeText
     public static bool IsWhiteSpace(int c) => c < 0x10000 && char.IsWhiteSpace((char)c);
 
     /// <summary>
-    /// BertNormalizer's control test: Cc, Cf, Cs, Co or Cn, except tab, newline and carriage return
+    /// BertNormalizer's control test: Cc, Cf or Co (Cs cannot occur), except tab, newline and carriage return
     /// (which count as whitespace).
     /// </summary>
+    /// <remarks>
+    /// The reference takes categories from the <c>unicode_categories</c> crate, whose tables are of Unicode 8.0 and
+    /// have no Cn (unassigned) entries: so unassigned chars are kept, and so are chars that became Cf later
+    /// (U+08E2, U+13430…); we check both against a Rust-tokenizers run. The same holds for P* and Mn below.
+    /// </remarks>
     public static bool IsBertControl(int c)
     {
         if (c == '\t' || c == '\n' || c == '\r') return false;
         var cat = Category(c);
-        return cat is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate
-            or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+        return cat is UnicodeCategory.Control or UnicodeCategory.PrivateUse
+            || (cat == UnicodeCategory.Format && !AssignedAfterUnicode8(c));
+    }
+
+    /// <summary>Whether <paramref name="c"/> was not yet assigned in Unicode 8.0 (the version of the reference's category tables).</summary>
+    public static bool AssignedAfterUnicode8(int c)
+    {
+        if (c < 0x370) return false;
+        var ranges = UnicodeTables.AssignedByUnicode8;
+        int lo = 0, hi = ranges.Length / 2 - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (c < ranges[2 * mid]) hi = mid - 1;
+            else if (c > ranges[2 * mid + 1]) lo = mid + 1;
+            else return false;
+        }
+        return true;
     }
 
     /// <summary>BertNormalizer's whitespace: tab, newline, carriage return, or White_Space.</summary>
     public static bool IsBertWhiteSpace(int c) => c == '\t' || c == '\n' || c == '\r' || IsWhiteSpace(c);
 
-    /// <summary>Unicode punctuation (Pc Pd Ps Pe Pi Pf Po).</summary>
-    public static bool IsPunctuation(int c) => Category(c) is UnicodeCategory.ConnectorPunctuation
+    /// <summary>Unicode punctuation (Pc Pd Ps Pe Pi Pf Po) as of Unicode 8.0 (see <see cref="IsBertControl"/>).</summary>
+    public static bool IsPunctuation(int c) => !AssignedAfterUnicode8(c) && Category(c) is UnicodeCategory.ConnectorPunctuation
         or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
         or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
 
@@ -39,7 +60,8 @@ static class UnicodeText
             or >= 0x2A700 and <= 0x2B73F or >= 0x2B740 and <= 0x2B81F or >= 0x2B920 and <= 0x2CEAF
             or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
 
-    public static bool IsNonSpacingMark(int c) => Category(c) == UnicodeCategory.NonSpacingMark;
+    /// <summary>Mn as of Unicode 8.0 (see <see cref="IsBertControl"/>).</summary>
+    public static bool IsNonSpacingMark(int c) => Category(c) == UnicodeCategory.NonSpacingMark && !AssignedAfterUnicode8(c);
 
     /// <summary>Rust's <c>\w</c> in Unicode mode, approximated by categories: letters, marks, Nd, Nl, Pc, ZWNJ/ZWJ.</summary>
     public static bool IsWordChar(int c)
