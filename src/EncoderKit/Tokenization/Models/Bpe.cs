@@ -76,47 +76,72 @@ internal sealed class Bpe : ITokenizerModel
 
     struct Symbol
     {
-        public int Id, Start, End, Prev, Next;
+        public int Id, Bytes, Prev, Next;
         public bool Removed;
     }
 
+    /// <remarks>
+    /// Offsets are computed as the reference computes them: each symbol has a length in UTF-8 bytes (a byte-fallback
+    /// token one byte, an unknown run its bytes), a token starts where the previous one ended, and chars dropped for
+    /// want of an unknown token take no room, so later offsets shift left. Byte offsets then map to whole chars.
+    /// </remarks>
     (int Id, int Start, int End)[] Merge(ReadOnlySpan<char> word)
     {
         if (IgnoreMerges && _vocab.TryGet(word, out int whole)) return [(whole, 0, word.Length)];
         var symbols = new List<Symbol>(word.Length);
-        (int Id, int Start, int End)? unk = null;
-        Span<byte> bytes = stackalloc byte[4];
+        (int Id, int Bytes)? unk = null;
         Span<char> buffer = stackalloc char[64];
         for (int i = 0; i < word.Length;)
         {
             int n = char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]) ? 2 : 1;
+            int bytes = n == 2 ? 4 : word[i] < 0x80 ? 1 : word[i] < 0x800 ? 2 : 3;
             bool first = i == 0, last = i + n == word.Length;
             var piece = Affixed(word.Slice(i, n), first, last, buffer, out string? heap);
             if (_vocab.TryGet(heap ?? piece, out int id))
             {
-                if (unk is { } u) { Add(symbols, u.Id, u.Start, u.End); unk = null; }
-                Add(symbols, id, i, i + n);
+                if (unk is { } u) { Add(symbols, u.Id, u.Bytes); unk = null; }
+                Add(symbols, id, bytes);
             }
-            else if (ByteFallback && TryBytes(heap ?? piece, bytes, out int count, out var ids))
+            else if (ByteFallback && TryBytes(heap ?? piece, out var ids))
             {
-                // Every byte token of one char covers that whole char: offsets are kept per char.
-                for (int k = 0; k < count; k++) Add(symbols, ids[k], i, i + n);
+                foreach (int b in ids) Add(symbols, b, 1);
             }
             else if (_unkId is int unkId)
             {
-                if (unk is { } u && FuseUnk) unk = (unkId, u.Start, i + n);
+                if (unk is { } u && FuseUnk) unk = (unkId, u.Bytes + bytes);
                 else
                 {
-                    if (unk is { } prev) Add(symbols, prev.Id, prev.Start, prev.End);
-                    unk = (unkId, i, i + n);
+                    if (unk is { } prev) Add(symbols, prev.Id, prev.Bytes);
+                    unk = (unkId, bytes);
                 }
             }
             i += n;
         }
-        if (unk is { } rest) Add(symbols, rest.Id, rest.Start, rest.End);
+        if (unk is { } rest) Add(symbols, rest.Id, rest.Bytes);
         MergeAll(symbols);
+
+        // Byte positions of the word → the UTF-16 range of the char holding that byte.
+        int totalBytes = System.Text.Encoding.UTF8.GetByteCount(word);
+        var charStart = new int[totalBytes + 1];
+        var charEnd = new int[totalBytes + 1];
+        for (int i = 0, b = 0; i < word.Length;)
+        {
+            int n = char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]) ? 2 : 1;
+            int bytes = n == 2 ? 4 : word[i] < 0x80 ? 1 : word[i] < 0x800 ? 2 : 3;
+            for (int k = 0; k < bytes; k++) { charStart[b + k] = i; charEnd[b + k] = i + n; }
+            b += bytes;
+            i += n;
+        }
+        charStart[totalBytes] = charEnd[totalBytes] = word.Length;
         var result = new List<(int, int, int)>(symbols.Count);
-        foreach (var s in symbols) if (!s.Removed) result.Add((s.Id, s.Start, s.End));
+        int position = 0;
+        foreach (var sym in symbols)
+        {
+            if (sym.Removed) continue;
+            int s = Math.Min(position, totalBytes), e = Math.Min(position + sym.Bytes, totalBytes);
+            result.Add((sym.Id, charStart[s], e > s ? charEnd[e - 1] : charStart[s]));
+            position += sym.Bytes;
+        }
         return [.. result];
     }
 
@@ -135,11 +160,10 @@ internal sealed class Bpe : ITokenizerModel
         return buffer[..at];
     }
 
-    bool TryBytes(ReadOnlySpan<char> piece, Span<byte> scratch, out int count, out int[] ids)
+    bool TryBytes(ReadOnlySpan<char> piece, out int[] ids)
     {
         byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(piece.ToString());
         ids = new int[utf8.Length];
-        count = utf8.Length;
         for (int k = 0; k < utf8.Length; k++)
         {
             ids[k] = _byteIds[utf8[k]];
@@ -148,10 +172,10 @@ internal sealed class Bpe : ITokenizerModel
         return true;
     }
 
-    static void Add(List<Symbol> symbols, int id, int start, int end)
+    static void Add(List<Symbol> symbols, int id, int bytes)
     {
         int index = symbols.Count;
-        symbols.Add(new Symbol { Id = id, Start = start, End = end, Prev = index - 1, Next = index + 1 });
+        symbols.Add(new Symbol { Id = id, Bytes = bytes, Prev = index - 1, Next = index + 1 });
     }
 
     void MergeAll(List<Symbol> symbols)
@@ -170,8 +194,7 @@ internal sealed class Bpe : ITokenizerModel
             // Stale entry: the pair at this position changed since it was queued.
             if (!_merges.TryGetValue(Key(left.Id, right.Id), out var current) || current.NewId != top.NewId) continue;
             left.Id = top.NewId;
-            left.End = Math.Max(left.End, right.End);
-            left.Start = Math.Min(left.Start, right.Start);
+            left.Bytes += right.Bytes;
             right.Removed = true;
             left.Next = right.Next;
             if (right.Next >= 0) s[right.Next].Prev = top.Pos;
