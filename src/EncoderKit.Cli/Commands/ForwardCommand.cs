@@ -37,7 +37,7 @@ static class ForwardCommand
             {
                 using Tensor f32 = named.Value.to_type(ScalarType.Float32);
                 var (dtype, shape, data) = TorchTensors.ToStored(f32);
-                return new SafetensorsTensor(named.Name, dtype, shape, data);
+                return new TensorData(named.Name, dtype, shape, data);
             }).ToList();
             SafetensorsWriter.Write(parsed.GetValue(output)!, tensors);
             return 0;
