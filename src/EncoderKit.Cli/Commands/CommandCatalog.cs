@@ -5,5 +5,5 @@ namespace EncoderKit.Cli.Commands;
 /// <summary>Every subcommand of <c>encoderkit</c>, in the order help lists them.</summary>
 static class CommandCatalog
 {
-    public static IEnumerable<Command> All() => [];
+    public static IEnumerable<Command> All() => [DownloadCommand.Create(), CacheCommand.Create()];
 }

@@ -264,7 +264,7 @@ public class HubFaultTests
             Assert.Equal(ErrorKind.Hub, e.Kind);
             Assert.Contains($"'{hostile}'", e.Message, StringComparison.Ordinal);
             Assert.Contains("would leave the model folder", e.Message, StringComparison.Ordinal);
-            Assert.Equal(1, bed.Hub.Requests.Count); // nothing fetched after the listing
+            Assert.Single(bed.Hub.Requests); // nothing fetched after the listing
             Assert.False(Directory.Exists(Path.Combine(bed.RepoFolder(repo.Id), "snapshots")));
         }
     }
@@ -311,8 +311,8 @@ public class HubFaultTests
         }));
 
         Assert.Contains("is not a plain file name", e.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFiles(bed.CacheDir, "*", SearchOption.AllDirectories)
-            .Where(f => f.Contains("evil", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.EnumerateFiles(bed.CacheDir, "*", SearchOption.AllDirectories),
+            f => f.Contains("evil", StringComparison.Ordinal));
     }
 
     /// <summary>Rewrites every ETag to a path that would climb out of blobs/.</summary>

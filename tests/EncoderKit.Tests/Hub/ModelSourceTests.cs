@@ -84,7 +84,7 @@ public class ModelSourceTests
         await ModelSource.ResolveAsync(repo.Id, options: bed.Options(checkForUpdates: true));
 
         Assert.Equal(1, bed.Hub.Count("GET", "/api/models/"));
-        Assert.Equal(1, bed.Hub.Requests.Count);
+        Assert.Single(bed.Hub.Requests);
     }
 
     [Fact]
@@ -249,9 +249,9 @@ public class ModelSourceTests
         // Online, one look at the listing confirms nothing is missing; no file is fetched, and then no request at all.
         string online = await ModelSource.ResolveAsync(repo.Id, options: bed.Options());
         Assert.Equal(offline, online);
-        Assert.Equal(1, bed.Hub.Requests.Count);
+        Assert.Single(bed.Hub.Requests);
         await ModelSource.ResolveAsync(repo.Id, options: bed.Options());
-        Assert.Equal(1, bed.Hub.Requests.Count);
+        Assert.Single(bed.Hub.Requests);
         foreach ((string name, FakeFile file) in repo.Files)
             Assert.Equal("../../blobs/" + file.Etag, new FileInfo(Path.Combine(online, name)).LinkTarget);
     }
