@@ -63,7 +63,8 @@ internal sealed class RepoCache(string cacheDir, string repoId)
         string path = NoExistPath(commit, file);
         if (File.Exists(path)) return;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using (File.Create(path)) { }
+        // Shared, not File.Create: that takes an exclusive lock, and two resolves may mark the same file at once.
+        using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { }
     }
 
     /// <summary>

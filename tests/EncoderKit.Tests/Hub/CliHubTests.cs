@@ -54,6 +54,23 @@ public class CliHubTests
     }
 
     [Fact]
+    public async Task TwoProcessesDownloadingOneModelShareTheCache()
+    {
+        FakeRepo repo = FakeModels.SentenceBert();
+        repo.Files["model.safetensors"] = FakeModels.Weights(3_000_000, seed: 9);
+        await using var bed = await HubTestBed.StartAsync(repo);
+
+        var results = await Task.WhenAll(RunAsync(bed, "download", repo.Id), RunAsync(bed, "download", repo.Id));
+
+        string folder = Path.Combine(bed.RepoFolder(repo.Id), "snapshots", repo.Commit);
+        Assert.All(results, r => Assert.Equal((0, folder + Environment.NewLine, ""), r));
+        Assert.Equal(repo.Files["model.safetensors"].Content, File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
+        // The blob lock (.locks/, flock) lets one process write each blob; the other finds it whole.
+        Assert.Equal(1, bed.Hub.Count("GET", "/lfs/" + repo.Files["model.safetensors"].Sha256));
+        Assert.DoesNotContain(bed.CacheEntries(), e => e.EndsWith(".incomplete", StringComparison.Ordinal) || e.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task OfflineWithAnEmptyCacheIsOneLineAndANonZeroExit()
     {
         await using var bed = await HubTestBed.StartAsync(FakeModels.Sharded());

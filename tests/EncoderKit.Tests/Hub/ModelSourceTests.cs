@@ -272,6 +272,29 @@ public class ModelSourceTests
     }
 
     [Fact]
+    public async Task ShardedPickleWeightsComeWhole()
+    {
+        var repo = new FakeRepo("org/sharded-pickle", new()
+        {
+            ["config.json"] = FakeModels.Text("""{"model_type": "bert"}"""),
+            ["vocab.txt"] = FakeModels.Text("[PAD]\n"),
+            ["pytorch_model.bin.index.json"] = FakeModels.Text("""{"weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}"""),
+            ["pytorch_model-00001-of-00002.bin"] = FakeModels.Weights(700, seed: 11),
+            ["pytorch_model-00002-of-00002.bin"] = FakeModels.Weights(500, seed: 12),
+        });
+        await using var bed = await HubTestBed.StartAsync(repo);
+        await Assert.ThrowsAsync<EncoderKitException>(() => ModelSource.ResolveAsync(repo.Id, options: bed.Options()));
+
+        string folder = await ModelSource.ResolveAsync(repo.Id, options: bed.Options(allowPickle: true));
+
+        foreach (string shard in new[] { "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin" })
+            Assert.Equal(repo.Files[shard].Content, File.ReadAllBytes(Path.Combine(folder, shard)));
+        bed.Hub.Requests.Clear();
+        await ModelSource.ResolveAsync(repo.Id, options: bed.Options(allowPickle: true));
+        Assert.Empty(bed.Hub.Requests);
+    }
+
+    [Fact]
     public async Task FilePatternsChooseExactlyTheFilesFetched()
     {
         FakeRepo repo = FakeModels.SentenceBert();
