@@ -5,5 +5,6 @@ namespace EncoderKit.Cli.Commands;
 /// <summary>Every subcommand of <c>encoderkit</c>, in the order help lists them.</summary>
 static class CommandCatalog
 {
-    public static IEnumerable<Command> All() => [ForwardCommand.Create(), TokenizeCommand.Create()];
+    public static IEnumerable<Command> All() =>
+        [ForwardCommand.Create(), TokenizeCommand.Create(), DownloadCommand.Create(), CacheCommand.Create()];
 }
