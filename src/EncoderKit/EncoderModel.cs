@@ -1,6 +1,8 @@
 using EncoderKit.Engine;
+using EncoderKit.Hub;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Tokenization;
 using static TorchSharp.torch;
 
 namespace EncoderKit;
@@ -11,8 +13,11 @@ namespace EncoderKit;
 /// </summary>
 public sealed class EncoderModel : IDisposable
 {
-    EncoderModel(string folder, ConfigJson config, IEncoderFamily family, EncoderNetwork network, Device device)
+    readonly Tokenizer? tokenizer;
+
+    EncoderModel(string folder, ConfigJson config, IEncoderFamily family, EncoderNetwork network, Device device, Tokenizer? tokenizer)
     {
+        this.tokenizer = tokenizer;
         Folder = folder;
         Config = config;
         Family = family;
@@ -26,6 +31,35 @@ public sealed class EncoderModel : IDisposable
     public EncoderNetwork Network { get; }
     public EncoderSpec Spec => Network.Spec;
     public Device Device { get; }
+
+    /// <summary>The tokenizer shipped in the model folder.</summary>
+    /// <exception cref="EncoderKitException">The folder has no tokenizer files.</exception>
+    public Tokenizer Tokenizer => tokenizer
+        ?? throw new EncoderKitException(ErrorKind.MissingFile, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model)", Folder);
+
+    public bool HasTokenizer => tokenizer is not null;
+
+    /// <summary>The most tokens one input may have: the model's positions, or the tokenizer's model_max_length if smaller.</summary>
+    public int? MaxInputTokens =>
+        (Spec.MaxPositions, tokenizer?.ModelMaxLength) switch
+        {
+            (int p, int t) => Math.Min(p, t),
+            (int p, null) => p,
+            (null, int t) => t,
+            _ => null,
+        };
+
+    /// <summary>
+    /// Loads <paramref name="model"/>, a local folder or a hub id (<c>org/name[@revision]</c>), fetching it into the
+    /// Hugging Face cache first when needed.
+    /// </summary>
+    public static async Task<EncoderModel> LoadAsync(string model, EncoderModelOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new EncoderModelOptions();
+        string folder = await ModelSource.ResolveAsync(model, options.Revision, options.Hub, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Load(folder, options.Compute);
+    }
 
     /// <summary>Loads the model in <paramref name="folder"/>: config.json and its safetensors weights.</summary>
     public static EncoderModel Load(string folder, ComputeOptions? options = null)
@@ -56,7 +90,7 @@ public sealed class EncoderModel : IDisposable
             throw;
         }
         network.eval();
-        return new EncoderModel(folder, config, family, network, device);
+        return new EncoderModel(folder, config, family, network, device, LoadTokenizer(folder));
     }
 
     /// <summary>
@@ -73,7 +107,7 @@ public sealed class EncoderModel : IDisposable
         var parameters = new RandomParameters(config.Double("initializer_range", 0.02), options.ResolveDtype(device), device, seed);
         var network = new EncoderNetwork(spec, parameters);
         network.eval();
-        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device);
+        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null);
     }
 
     /// <summary>Runs the network on a batch. Inputs may live on any device; outputs live on the model's.</summary>
@@ -91,6 +125,14 @@ public sealed class EncoderModel : IDisposable
         EncoderOutputs result = Network.Forward(ids, mask, types, outputs);
         foreach (var (_, tensor) in result.Named()) tensor.MoveToOuterDisposeScope();
         return result;
+    }
+
+    // A folder may hold only weights (the forward command needs no tokenizer); a malformed tokenizer still fails.
+    static Tokenizer? LoadTokenizer(string folder)
+    {
+        bool present = File.Exists(Path.Combine(folder, "tokenizer.json")) || File.Exists(Path.Combine(folder, "vocab.txt"))
+            || Directory.EnumerateFiles(folder, "*.model").Any();
+        return present ? Tokenizer.FromFolder(folder) : null;
     }
 
     void ValidateInputs(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)

@@ -6,5 +6,5 @@ namespace EncoderKit.Cli.Commands;
 static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
-        [ForwardCommand.Create(), TokenizeCommand.Create(), DownloadCommand.Create(), CacheCommand.Create()];
+        [FillMaskCommand.Create(), ForwardCommand.Create(), TokenizeCommand.Create(), DownloadCommand.Create(), CacheCommand.Create()];
 }

@@ -23,9 +23,9 @@ static class ForwardCommand
         command.Options.Add(inputs);
         command.Options.Add(output);
         command.Options.Add(hidden);
-        command.SetAction(parsed =>
+        command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var encoder = EncoderModel.Load(parsed.GetValue(model.Model)!, model.Compute(parsed));
+            using var encoder = await model.LoadAsync(parsed, cancellationToken);
             using var source = SafetensorsFile.Open(parsed.GetValue(inputs)!);
             using var scope = NewDisposeScope();
             Tensor ids = TorchTensors.Read(source, "input_ids");

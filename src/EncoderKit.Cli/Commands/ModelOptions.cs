@@ -1,12 +1,14 @@
 using System.CommandLine;
 using EncoderKit.Engine;
+using EncoderKit.Hub;
 
 namespace EncoderKit.Cli.Commands;
 
 /// <summary>The options every command that loads a model shares.</summary>
 sealed class ModelOptions
 {
-    public Option<string> Model { get; } = new("--model", "-m") { Description = "Model folder (or hub id)", Required = true };
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "Model folder, or hub id (org/name[@revision])", Required = true };
+    public Option<string?> Revision { get; } = new("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
     public Option<string?> Dtype { get; } = new("--dtype") { Description = "Compute dtype: fp32 (CPU default) or bf16" };
     public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
@@ -14,9 +16,18 @@ sealed class ModelOptions
     public void AddTo(Command command)
     {
         command.Options.Add(Model);
+        command.Options.Add(Revision);
         command.Options.Add(Device);
         command.Options.Add(Dtype);
         command.Options.Add(Threads);
+    }
+
+    /// <summary>Resolves --model (fetching a hub id, with progress bars on a terminal) and loads it.</summary>
+    public async Task<EncoderModel> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        var hub = new HubOptions { Logger = StderrLogger.Instance };
+        string folder = await DownloadProgressView.ResolveAsync(parsed.GetValue(Model)!, parsed.GetValue(Revision), hub, cancellationToken);
+        return EncoderModel.Load(folder, Compute(parsed));
     }
 
     public ComputeOptions Compute(ParseResult parsed) => new()

@@ -1,0 +1,82 @@
+using EncoderKit.Modeling;
+using EncoderKit.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Inference;
+
+/// <param name="Score">Softmax probability of the token at this mask.</param>
+/// <param name="Token">Token id.</param>
+/// <param name="TokenStr">The token decoded alone.</param>
+/// <param name="Sequence">The input with this mask filled, decoded.</param>
+public sealed record FillMaskCandidate(double Score, int Token, string TokenStr, string Sequence);
+
+/// <summary>What to do with a text longer than the model takes.</summary>
+public enum OverlongInput { Truncate, Error }
+
+/// <summary>
+/// Fill-mask as the Hugging Face `fill-mask` pipeline answers it: for each mask token in the text, the top-k
+/// vocabulary entries by softmax probability, each with its decoded token and the decoded filled sequence
+/// (special tokens dropped when there is one mask; kept when there are several, so the other masks stay visible).
+/// </summary>
+public sealed class FillMask(EncoderModel model, ILogger? logger = null)
+{
+    readonly ILogger log = logger ?? NullLogger.Instance;
+
+    /// <returns>One candidate list per mask, in the order the masks appear.</returns>
+    public IReadOnlyList<IReadOnlyList<FillMaskCandidate>> Predict(string text, int topK = 5, OverlongInput overlong = OverlongInput.Truncate)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (model.Spec.Heads.Mlm is null)
+            throw new EncoderKitException(ErrorKind.BadInput, "the checkpoint has no masked-language-model head, so it cannot fill masks", model.Folder);
+        if (topK < 1) throw new EncoderKitException(ErrorKind.BadInput, $"top-k must be at least 1, got {topK}", field: "top_k");
+        Tokenizer tokenizer = model.Tokenizer;
+        int maskId = tokenizer.MaskTokenId
+            ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no mask token", model.Folder);
+
+        Encoding encoding = Encode(tokenizer, text, overlong);
+        int[] maskPositions = [.. Enumerable.Range(0, encoding.Length).Where(i => encoding.Ids[i] == maskId)];
+        if (maskPositions.Length == 0)
+            throw new EncoderKitException(ErrorKind.BadInput,
+                encoding.Truncated ? $"no {tokenizer.MaskToken} left in the text after truncation to {encoding.Length} tokens" : $"the text has no {tokenizer.MaskToken} token to fill",
+                field: "text");
+
+        using var scope = NewDisposeScope();
+        using var batch = TokenBatch.From([encoding], tokenizer.PadTokenId ?? 0);
+        using EncoderOutputs outputs = model.Forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, Outputs.MlmLogits);
+        Tensor probabilities = outputs.MlmLogits![0].index_select(0, tensor(maskPositions.Select(p => (long)p).ToArray()))
+            .to_type(ScalarType.Float32).softmax(-1);                                                   // [masks, V]
+        var (values, indices) = probabilities.topk(Math.Min(topK, (int)probabilities.shape[1]), -1);
+        float[] scores = values.cpu().data<float>().ToArray();
+        long[] tokens = indices.cpu().data<long>().ToArray();
+        int k = (int)values.shape[1];
+
+        bool singleMask = maskPositions.Length == 1;
+        var result = new List<IReadOnlyList<FillMaskCandidate>>(maskPositions.Length);
+        for (int m = 0; m < maskPositions.Length; m++)
+        {
+            var candidates = new List<FillMaskCandidate>(k);
+            for (int j = 0; j < k; j++)
+            {
+                int token = (int)tokens[m * k + j];
+                int[] filled = (int[])encoding.Ids.Clone();
+                filled[maskPositions[m]] = token;
+                candidates.Add(new FillMaskCandidate(scores[m * k + j], token, tokenizer.Decode([token], skipSpecialTokens: false),
+                    tokenizer.Decode(filled, skipSpecialTokens: singleMask)));
+            }
+            result.Add(candidates);
+        }
+        return result;
+    }
+
+    Encoding Encode(Tokenizer tokenizer, string text, OverlongInput overlong)
+    {
+        Encoding full = tokenizer.Encode(text);
+        if (model.MaxInputTokens is not int limit || full.Length <= limit) return full;
+        if (overlong == OverlongInput.Error)
+            throw new EncoderKitException(ErrorKind.BadInput, $"the text is {full.Length} tokens, more than the model's {limit}", field: "text");
+        log.LogWarning("The text is {Tokens} tokens, more than the model's {Limit}; it was truncated to {Limit} tokens.", full.Length, limit, limit);
+        return tokenizer.Encode(text, options: EncodeOptions.Truncate(limit));
+    }
+}
