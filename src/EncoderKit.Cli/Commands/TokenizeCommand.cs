@@ -16,7 +16,7 @@ static class TokenizeCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files (or a tokenizer.json file)", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files (or a tokenizer.json or SentencePiece .model file)", Required = true };
         var text = new Argument<string?>("text") { Description = "Text to tokenize; without it, each line of standard input is one text", Arity = ArgumentArity.ZeroOrOne };
         var pair = new Option<string?>("--pair") { Description = "Second text of a pair (with TEXT)" };
         var json = new Option<bool>("--json") { Description = "Write one JSON object {ids, tokens, offsets, type_ids} per text (offsets: UTF-16 [start, end))" };
@@ -34,7 +34,9 @@ static class TokenizeCommand
         command.SetAction(parsed =>
         {
             string path = parsed.GetValue(model)!;
-            var tokenizer = File.Exists(path) ? Tokenizer.FromFile(path) : Tokenizer.FromFolder(path);
+            var tokenizer = !File.Exists(path) ? Tokenizer.FromFolder(path)
+                : path.EndsWith(".model", StringComparison.OrdinalIgnoreCase) ? Tokenizer.FromSentencePiece(path)
+                : Tokenizer.FromFile(path);
             int? max = parsed.GetValue(maxLength);
             if (max is <= 0) throw new EncoderKitException(ErrorKind.BadInput, $"must be a positive number, got {max}", field: "--max-length");
             var options = new EncodeOptions { MaxLength = max, AddSpecialTokens = !parsed.GetValue(noSpecial) };

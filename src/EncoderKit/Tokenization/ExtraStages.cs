@@ -17,6 +17,7 @@ internal static class ExtraStages
         "Prepend" => new Prepend(j.Required("prepend").String()),
         "Precompiled" => new Precompiled(new CharsMap(CharsMapBytes(j), j.File)),
         "ByteLevel" => new ByteLevelNormalizer(),
+        "Nmt" => new Nmt(),
         _ => throw Unknown("normalizer", type, j),
     };
 

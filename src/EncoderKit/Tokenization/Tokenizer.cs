@@ -11,7 +11,20 @@ namespace EncoderKit.Tokenization;
 /// with a decoder for the way back. Built from <c>tokenizer.json</c>, a WordPiece <c>vocab.txt</c>, or a
 /// SentencePiece <c>.model</c>; gives the reference's ids, tokens and offsets.
 /// </summary>
-/// <remarks>Immutable once built: <see cref="Encode"/> and <see cref="Decode"/> may run on many threads at once.</remarks>
+/// <remarks>
+/// <para>Immutable once built: <see cref="Encode"/> and <see cref="Decode"/> may run on many threads at once.</para>
+/// <para>
+/// Why our own pipeline rather than Microsoft.ML.Tokenizers 2.0.1: it cannot read tokenizer.json, its normalizers
+/// return plain strings (offsets then point into normalized text), and where it does cover a family it does not give
+/// the reference's ids. Measured on 31,956 texts (the 169 reference cases, the 10 MB bench corpus, random Unicode):
+/// its BertTokenizer differs on 12,836 (bert-base-cased) and 26,981 (uncased) texts, e.g. it keeps "_" inside
+/// words and does not split ASCII symbols such as &lt; &gt; $ as BERT does; its SentencePieceTokenizer differs from
+/// the SentencePiece library on 9,938 (no BOS for empty text; other tie-breaking between equal-score segmentations,
+/// "555" → "5"+"55"); its byte-level BpeTokenizer differs on 7,136 for ModernBERT (no NFC, no added tokens such as
+/// the multi-space ones or the lstrip [MASK], and .NET regex classes that do not see astral letters). We use none
+/// of it: every stage here matches the references exactly (see the conformance tests).
+/// </para>
+/// </remarks>
 public sealed partial class Tokenizer
 {
     readonly INormalizer? _normalizer;

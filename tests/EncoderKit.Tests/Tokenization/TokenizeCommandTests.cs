@@ -44,6 +44,21 @@ public class TokenizeCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("bert-base-cased")]
+    [InlineData("nomic-bert-2048")]
+    [InlineData("modernbert-embed-base")]
+    [InlineData("tohokunlp-bert-500m-sq4096-alpha")]
+    [InlineData("retrieva-bert-1.3b")]
+    public void EveryFamilyFolderWorks(string family)
+    {
+        var (exit, stdout, stderr) = Run("Hello, world!\n東京\n", "tokenize", "--model", ReferenceData.Tokenizer(family), "--json");
+        Assert.True(exit == 0, stderr);
+        var first = JsonDocument.Parse(stdout.Split('\n')[0]).RootElement;
+        var expected = ReferenceCase.Load(family).First(c => c.Text == "Hello, world!");
+        Assert.Equal(expected.Ids, first.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()));
+    }
+
     [Fact]
     public void ABadJsonLineIsAnErrorNamingTheLine()
     {

@@ -55,3 +55,26 @@ internal sealed class ByteLevelNormalizer : INormalizer
 {
     public void Normalize(NormalizedText text) => PreTokenizers.ByteLevel.MapBytes(text);
 }
+
+/// <summary>
+/// {"type": "Nmt"}: SentencePiece's NMT clean-up: drops ASCII control chars (but tab, newlines, form feed) and DEL,
+/// U+008F, U+009F; turns tab, newlines, form feed, U+1680, U+200B–U+200F, U+2028, U+2029, U+2581, U+FEFF and
+/// U+FFFD into spaces.
+/// </summary>
+internal sealed class Nmt : INormalizer
+{
+    public void Normalize(NormalizedText text)
+    {
+        var w = text.Rewrite();
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c is >= '\u0001' and <= '\u0008' or '\u000B' or >= '\u000E' and <= '\u001F' or '\u007F' or '\u008F' or '\u009F') continue;
+            bool space = c is '\t' or '\n' or '\f' or '\r' or '\u1680' or >= '\u200B' and <= '\u200F' or '\u2028' or '\u2029'
+                or '\u2581' or '\uFEFF' or '\uFFFD';
+            if (space) { var (s, e) = text.AlignmentAt(i); w.Append(' ', s, e); }
+            else w.Keep(i);
+        }
+        w.Commit();
+    }
+}
