@@ -3,6 +3,8 @@ namespace EncoderKit.Bench;
 /// <summary>"--name value" pairs after the benchmark's name.</summary>
 sealed class Arguments(string[] args)
 {
+    public string[] Raw => args;
+
     public string? Get(string name)
     {
         int i = Array.IndexOf(args, name);

@@ -213,8 +213,20 @@ public sealed partial class Tokenizer
             if (skipSpecialTokens && _added.IsSpecial(token)) continue;
             tokens.Add(token);
         }
-        return _decoder is null ? string.Join(' ', tokens) : string.Concat(_decoder.DecodeChain(tokens));
+        string text = _decoder is null ? string.Join(' ', tokens) : string.Concat(_decoder.DecodeChain(tokens));
+        return CleanUpTokenizationSpaces ? CleanUpSpaces(text) : text;
     }
+
+    /// <summary>
+    /// tokenizer_config.json's <c>clean_up_tokenization_spaces</c>: transformers' second clean-up, over the whole
+    /// decoded text (the WordPiece decoder's own clean-up sees one token at a time, so "I ' m" survives it).
+    /// False when the config does not say, as in transformers since 4.45.
+    /// </summary>
+    public bool CleanUpTokenizationSpaces { get; internal set; }
+
+    static string CleanUpSpaces(string text) => text
+        .Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",").Replace(" ' ", "'")
+        .Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re");
 }
 
 /// <summary>The names of a tokenizer's special tokens, from tokenizer_config.json / special_tokens_map.json or guessed.</summary>

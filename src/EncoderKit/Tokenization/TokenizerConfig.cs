@@ -14,6 +14,7 @@ internal sealed record TokenizerConfig
     public bool? TokenizeChineseChars { get; init; }
     public bool? AddBosToken { get; init; }
     public bool? AddEosToken { get; init; }
+    public bool? CleanUpTokenizationSpaces { get; init; }
     /// <summary>Entries of added_tokens_decoder (id → token), when the config lists them.</summary>
     public List<AddedToken> AddedTokens { get; init; } = new();
     /// <summary>Every special token named in the files (bos, eos, unk, sep, pad, cls, mask, additional_special_tokens...).</summary>
@@ -53,6 +54,7 @@ internal sealed record TokenizerConfig
             config = config with
             {
                 DoLowerCase = OptionalBool(root, "do_lower_case"),
+                CleanUpTokenizationSpaces = OptionalBool(root, "clean_up_tokenization_spaces"),
                 StripAccents = OptionalBool(root, "strip_accents"),
                 TokenizeChineseChars = OptionalBool(root, "tokenize_chinese_chars"),
                 AddBosToken = OptionalBool(root, "add_bos_token"),

@@ -23,6 +23,13 @@ public sealed partial class Tokenizer
     {
         if (!Directory.Exists(dir)) throw new EncoderKitException(ErrorKind.MissingFile, "no such folder", dir);
         var config = TokenizerConfig.Read(dir);
+        Tokenizer tokenizer = Load(dir, config);
+        tokenizer.CleanUpTokenizationSpaces = config.CleanUpTokenizationSpaces ?? false;
+        return tokenizer;
+    }
+
+    static Tokenizer Load(string dir, TokenizerConfig config)
+    {
         string json = Path.Combine(dir, "tokenizer.json");
         if (File.Exists(json)) return TokenizerJson.Load(json, config.Specials);
         string vocab = Path.Combine(dir, "vocab.txt");

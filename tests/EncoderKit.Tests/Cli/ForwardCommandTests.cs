@@ -1,0 +1,35 @@
+using EncoderKit.Engine;
+using EncoderKit.IO;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Tests.Cli;
+
+/// <summary>`encoderkit forward` on each fixture folder, compared with the reference outputs (tolerance as in ConformanceTests).</summary>
+public sealed class ForwardCommandTests
+{
+    public static TheoryData<string> Fixtures => Modeling.ConformanceTests.Fixtures;
+
+    [Theory, MemberData(nameof(Fixtures))]
+    public async Task ForwardWritesTheReferenceOutputsAsFloat32(string name)
+    {
+        using var fixture = new Fixture(name);
+        using var scratch = new ModelFolder();
+        string output = scratch.File("out.safetensors");
+        var result = await CliRunner.RunAsync(["forward", "--model", fixture.Folder, "--inputs", Path.Combine(fixture.Folder, "inputs.safetensors"), "--output", output]);
+        Assert.True(result.Exit == 0, result.Err);
+
+        using var written = SafetensorsFile.Open(output);
+        Assert.All(written.Tensors, t => Assert.Equal(TensorDtype.F32, t.Dtype));
+        using var scope = NewDisposeScope();
+        Tensor mask = fixture.AttentionMask;
+        TensorAssert.Close(TorchTensors.Read(written, "last_hidden_state"), fixture.Expected("last_hidden_state"), 1e-4, mask, "last_hidden_state");
+        foreach (string head in new[] { "pooler_output", "nsp_logits", "classifier_logits" })
+        {
+            Assert.Equal(fixture.HasExpected(head), written.TryGet(head, out _));
+            if (fixture.HasExpected(head)) TensorAssert.Close(TorchTensors.Read(written, head), fixture.Expected(head), 1e-4, what: head);
+        }
+        Assert.Equal(fixture.HasExpected("mlm_positions"), written.TryGet("mlm_logits", out _));
+        if (fixture.HasExpected("mlm_positions"))
+            TensorAssert.Close(TorchTensors.Read(written, "mlm_logits").logsumexp(-1), fixture.Expected("mlm_logits_logsumexp"), 1e-4, mask, "mlm logsumexp");
+    }
+}
