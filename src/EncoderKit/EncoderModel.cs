@@ -58,11 +58,12 @@ public sealed class EncoderModel : IDisposable
         options ??= new EncoderModelOptions();
         string folder = await ModelSource.ResolveAsync(model, options.Revision, options.Hub, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        return Load(folder, options.Compute);
+        return Load(folder, options.Compute, options.Hub?.AllowPickleWeights ?? false);
     }
 
-    /// <summary>Loads the model in <paramref name="folder"/>: config.json and its safetensors weights.</summary>
-    public static EncoderModel Load(string folder, ComputeOptions? options = null)
+    /// <summary>Loads the model in <paramref name="folder"/>: config.json, its weights, and its tokenizer when present.</summary>
+    /// <param name="allowPickleWeights">Read pytorch_model.bin when the folder has no safetensors (safely: no code runs).</param>
+    public static EncoderModel Load(string folder, ComputeOptions? options = null, bool allowPickleWeights = false)
     {
         options ??= new ComputeOptions();
         if (!Directory.Exists(folder))
@@ -73,7 +74,7 @@ public sealed class EncoderModel : IDisposable
 
         ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
         IEncoderFamily family = ModelFamilies.Recognize(config);
-        using var weights = CheckpointWeights.Open(folder);
+        using ITensorSource weights = ModelWeights.Open(folder, allowPickleWeights);
         // The spec's own map tells which base prefix the family uses; heads depend on what the checkpoint holds.
         string basePrefix = family.Weights(family.Spec(config, null)).BasePrefix;
         var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), basePrefix);

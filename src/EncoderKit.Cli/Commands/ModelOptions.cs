@@ -11,6 +11,7 @@ sealed class ModelOptions
     public Option<string?> Revision { get; } = new("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
     public Option<string?> Dtype { get; } = new("--dtype") { Description = "Compute dtype: fp32 (CPU default) or bf16" };
+    public Option<bool> AllowPickle { get; } = new("--allow-pickle") { Description = "Allow pytorch_model.bin weights (read without running any code) when there are no safetensors" };
     public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
 
     public void AddTo(Command command)
@@ -20,14 +21,16 @@ sealed class ModelOptions
         command.Options.Add(Device);
         command.Options.Add(Dtype);
         command.Options.Add(Threads);
+        command.Options.Add(AllowPickle);
     }
 
     /// <summary>Resolves --model (fetching a hub id, with progress bars on a terminal) and loads it.</summary>
     public async Task<EncoderModel> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
-        var hub = new HubOptions { Logger = StderrLogger.Instance };
+        bool allowPickle = parsed.GetValue(AllowPickle);
+        var hub = new HubOptions { Logger = StderrLogger.Instance, AllowPickleWeights = allowPickle };
         string folder = await DownloadProgressView.ResolveAsync(parsed.GetValue(Model)!, parsed.GetValue(Revision), hub, cancellationToken);
-        return EncoderModel.Load(folder, Compute(parsed));
+        return EncoderModel.Load(folder, Compute(parsed), allowPickle);
     }
 
     public ComputeOptions Compute(ParseResult parsed) => new()

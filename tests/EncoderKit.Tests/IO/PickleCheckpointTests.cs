@@ -260,4 +260,37 @@ public class PickleCheckpointTests : IDisposable
         var e = Assert.Throws<EncoderKitException>(() => PickleCheckpoint.Open(Write(pickle, [])));
         Assert.Equal("x", e.Field);
     }
+
+    [Fact]
+    public void AModelFolderWithOnlyPickleWeightsLoadsWhenAllowedAndMatchesTheReference()
+    {
+        // The bert fixture's tensors re-saved as torch.save would (one float storage per tensor).
+        var tensors = new List<T>();
+        var records = new Dictionary<string, byte[]>();
+        using (var safetensors = SafetensorsFile.Open(Path.Combine(ReferenceData.Model("bert"), "model.safetensors")))
+        {
+            foreach (TensorInfo info in safetensors.Tensors)
+            {
+                string key = records.Count.ToString();
+                long[] stride = new long[info.Shape.Length];
+                for (int d = info.Shape.Length - 1, step = 1; d >= 0; step *= (int)info.Shape[d], d--) stride[d] = step;
+                tensors.Add(new T(info.Name, "FloatStorage", key, info.ElementCount, 0, info.Shape, stride));
+                records[key] = safetensors.Bytes(info.Name).ToArray();
+            }
+        }
+        string bin = Write(StateDict(tensors, metadata: true), records);
+        string folder = Path.Combine(_dir, "model");
+        Directory.CreateDirectory(folder);
+        File.Copy(Path.Combine(ReferenceData.Model("bert"), "config.json"), Path.Combine(folder, "config.json"));
+        File.Move(bin, Path.Combine(folder, ModelWeights.PickleFileName));
+
+        var refused = Assert.Throws<EncoderKitException>(() => EncoderModel.Load(folder));
+        Assert.Contains("--allow-pickle", refused.Message);
+
+        using var model = EncoderModel.Load(folder, allowPickleWeights: true);
+        using var fixture = new Fixture("bert");
+        using var outputs = model.Forward(fixture.InputIds, fixture.AttentionMask, fixture.TokenTypeIds);
+        // Same weights bit for bit, so the reference tolerance of the safetensors path applies unchanged.
+        TensorAssert.Close(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), 1e-4, fixture.AttentionMask, "last_hidden_state");
+    }
 }
