@@ -21,7 +21,9 @@ public static class CliRunner
         }
     }
 
-    public static async Task<Result> RunAsync(string[] args, string? stdin = null, IDictionary<string, string>? environment = null)
+    /// <param name="environment">Variables to set; a null value removes the variable.</param>
+    /// <param name="withoutPrefixes">Variables of the test process to leave out (e.g. "HF_", so a developer's own settings do not leak in).</param>
+    public static async Task<Result> RunAsync(string[] args, string? stdin = null, IDictionary<string, string?>? environment = null, params string[] withoutPrefixes)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -29,7 +31,13 @@ public static class CliRunner
         };
         start.ArgumentList.Add(CliPath);
         foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        foreach (string name in start.Environment.Keys.Where(k => withoutPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
+            start.Environment.Remove(name);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         using Process process = Process.Start(start)!;
         Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
         if (stdin is not null) await process.StandardInput.WriteAsync(stdin);

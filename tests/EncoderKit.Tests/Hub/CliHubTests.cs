@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using EncoderKit.Tests.Cli;
 
 namespace EncoderKit.Tests.Hub;
 
@@ -8,34 +8,15 @@ namespace EncoderKit.Tests.Hub;
 /// </summary>
 public class CliHubTests
 {
-    static readonly string Cli = LocateCli();
-
-    static string LocateCli()
-    {
-        // The tests run from tests/EncoderKit.Tests/bin/{Configuration}/{framework}/; the CLI builds beside them.
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = here.Name, configuration = here.Parent!.Name;
-        for (DirectoryInfo? dir = here; dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EncoderKit.slnx")))
-                return Path.Combine(dir.FullName, "src", "EncoderKit.Cli", "bin", configuration, framework, "EncoderKit.Cli.dll");
-        throw new InvalidOperationException("no EncoderKit.slnx above " + AppContext.BaseDirectory);
-    }
-
     static async Task<(int Exit, string Out, string Err)> RunAsync(HubTestBed bed, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Cli);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("HF_", StringComparison.Ordinal) || k.StartsWith("HUGGING", StringComparison.Ordinal)).ToList())
-            start.Environment.Remove(name);
-        start.Environment["HF_ENDPOINT"] = bed.Hub.Endpoint;
-        start.Environment["HF_HUB_CACHE"] = bed.CacheDir;
-        start.Environment["HF_HOME"] = Path.Combine(bed.CacheDir, "home"); // no token file
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2)); // a hang fails the test rather than the run
-        await process.WaitForExitAsync(limit.Token);
-        return (process.ExitCode, await output, await error);
+        var result = await CliRunner.RunAsync(args, null, new Dictionary<string, string?>
+        {
+            ["HF_ENDPOINT"] = bed.Hub.Endpoint,
+            ["HF_HUB_CACHE"] = bed.CacheDir,
+            ["HF_HOME"] = Path.Combine(bed.CacheDir, "home"), // no token file
+        }, "HF_", "HUGGING");
+        return (result.Exit, result.Out, result.Err);
     }
 
     [Fact]
@@ -89,18 +70,14 @@ public class CliHubTests
 
     static async Task<(int Exit, string Out, string Err)> RunOfflineAsync(HubTestBed bed, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Cli);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        start.Environment["HF_ENDPOINT"] = bed.Hub.Endpoint;
-        start.Environment["HF_HUB_CACHE"] = bed.CacheDir;
-        start.Environment["HF_HUB_OFFLINE"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(limit.Token);
+        var result = await CliRunner.RunAsync(args, environment: new Dictionary<string, string?>
+        {
+            ["HF_ENDPOINT"] = bed.Hub.Endpoint,
+            ["HF_HUB_CACHE"] = bed.CacheDir,
+            ["HF_HUB_OFFLINE"] = "1",
+        });
         Assert.DoesNotContain(bed.Hub.Requests, r => r.Path.Contains("org/other", StringComparison.Ordinal));
-        return (process.ExitCode, await output, await error);
+        return (result.Exit, result.Out, result.Err);
     }
 
     [Fact]

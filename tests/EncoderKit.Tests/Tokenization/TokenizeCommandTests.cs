@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using EncoderKit.Tests.Cli;
 using System.Text.Json;
 using EncoderKit.Tokenization;
 
@@ -9,17 +9,8 @@ public class TokenizeCommandTests
 {
     static (int Exit, string Out, string Err) Run(string stdin, params string[] args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "EncoderKit.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(cli);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        Assert.True(p.WaitForExit(120_000), "the command did not finish");
-        return (p.ExitCode, output.Result, error.Result);
+        var result = CliRunner.RunAsync(args, stdin).GetAwaiter().GetResult();
+        return (result.Exit, result.Out, result.Err);
     }
 
     [Fact]
