@@ -14,10 +14,12 @@ namespace EncoderKit;
 public sealed class EncoderModel : IDisposable
 {
     readonly Tokenizer? tokenizer;
+    readonly string prefixInUse;
 
-    EncoderModel(string folder, ConfigJson config, IEncoderFamily family, EncoderNetwork network, Device device, Tokenizer? tokenizer)
+    EncoderModel(string folder, ConfigJson config, IEncoderFamily family, EncoderNetwork network, Device device, Tokenizer? tokenizer, string prefixInUse)
     {
         this.tokenizer = tokenizer;
+        this.prefixInUse = prefixInUse;
         Folder = folder;
         Config = config;
         Family = family;
@@ -91,7 +93,7 @@ public sealed class EncoderModel : IDisposable
             throw;
         }
         network.eval();
-        return new EncoderModel(folder, config, family, network, device, LoadTokenizer(folder));
+        return new EncoderModel(folder, config, family, network, device, LoadTokenizer(folder), names.PrefixInUse);
     }
 
     /// <summary>
@@ -108,8 +110,44 @@ public sealed class EncoderModel : IDisposable
         var parameters = new RandomParameters(config.Double("initializer_range", 0.02), options.ResolveDtype(device), device, seed);
         var network = new EncoderNetwork(spec, parameters);
         network.eval();
-        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null);
+        // Task checkpoints (any head) put the encoder under the base prefix, as transformers' *For* classes do.
+        HeadsSpec heads = spec.Heads;
+        bool anyHead = heads.Mlm is not null || heads.NspClasses is not null || heads.Classifier is not null;
+        string prefix = anyHead ? family.Weights(spec).BasePrefix : "";
+        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null, prefix);
     }
+
+    /// <summary>
+    /// Writes the model as a Hugging Face folder in its family's own layout (config.json, model.safetensors with the
+    /// family's tensor names, in the compute dtype; a tied decoder is not stored, as transformers does), plus the
+    /// tokenizer files of the folder it came from, so the Python tools load it back.
+    /// </summary>
+    public void Save(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        WeightMap map = Family.Weights(Spec);
+        var tensors = new List<TensorData>();
+        using (var scope = NewDisposeScope())
+        {
+            foreach (var (name, parameter) in Network.named_parameters())
+            foreach (var (external, value) in map.Export(name, parameter, prefixInUse, Spec))
+            {
+                var (dtype, shape, data) = TorchTensors.ToStored(value);
+                tensors.Add(new TensorData(external, dtype, shape, data));
+            }
+        }
+        SafetensorsWriter.Write(Path.Combine(folder, CheckpointWeights.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.Write(Path.Combine(folder, "config.json"), stream =>
+        {
+            using var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
+            Config.Root.WriteTo(writer);
+        });
+        if (Path.GetFullPath(folder) == Path.GetFullPath(Folder)) return;
+        foreach (string file in TokenizerFiles.Where(f => File.Exists(Path.Combine(Folder, f))))
+            File.Copy(Path.Combine(Folder, file), Path.Combine(folder, file), overwrite: true);
+    }
+
+    static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "tokenizer.model"];
 
     /// <summary>Runs the network on a batch. Inputs may live on any device; outputs live on the model's.</summary>
     /// <param name="inputIds">[B, L] integer ids.</param>

@@ -49,7 +49,8 @@ internal sealed class RepoCache(string cacheDir, string repoId)
         if (revision == commit) return;
         string path = RefPath(revision);
         if (File.Exists(path) && File.ReadAllText(path) == commit) return;
-        AtomicFile.WriteAllText(path, commit);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        IO.AtomicFile.WriteAllText(path, commit);
     }
 
     /// <summary>True when <paramref name="file"/> is in the snapshot and, if a link, its target exists.</summary>
@@ -129,27 +130,6 @@ internal sealed class RepoCache(string cacheDir, string repoId)
         catch (IOException)
         {
             return false; // a link loop
-        }
-    }
-}
-
-/// <summary>Writes that land whole or not at all: a temporary name beside the target, then one rename.</summary>
-internal static class AtomicFile
-{
-    public static void WriteAllText(string path, string text)
-    {
-        string folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
         }
     }
 }

@@ -31,6 +31,8 @@ public static class AtomicFile
         }
     }
 
+    public static void WriteAllText(string path, string text) => Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+
     // The original failure is what the caller needs to see; a failed clean-up must not replace it.
     static void DeleteQuietly(string path)
     {

@@ -68,6 +68,32 @@ public sealed partial class WeightMap
         return entry.External.Select(e => (entry.InBase ? prefixInUse : "") + (layer is null ? e : e.Replace("{i}", layer))).ToArray();
     }
 
+    /// <summary>
+    /// The checkpoint tensors an internal parameter is saved as: itself, or its row blocks split back into
+    /// q / k / v or the two gate halves. The pieces are views of <paramref name="value"/>.
+    /// </summary>
+    public IEnumerable<(string Name, TorchSharp.torch.Tensor Value)> Export(string internalName, TorchSharp.torch.Tensor value, string prefixInUse, EncoderSpec spec)
+    {
+        string[] names = ExternalNames(internalName, prefixInUse);
+        long[] rows = Layout(internalName) switch
+        {
+            PartLayout.Whole => [value.shape[0]],
+            PartLayout.Halves => [value.shape[0] / 2, value.shape[0] / 2],
+            _ => [spec.Attention.Heads * (long)spec.Attention.HeadDim, spec.Attention.KvHeads * (long)spec.Attention.HeadDim, spec.Attention.KvHeads * (long)spec.Attention.HeadDim],
+        };
+        if (names.Length == 1)
+        {
+            yield return (names[0], value);
+            yield break;
+        }
+        long start = 0;
+        for (int i = 0; i < names.Length; i++)
+        {
+            yield return (names[i], value.narrow(0, start, rows[i]));
+            start += rows[i];
+        }
+    }
+
     public PartLayout Layout(string internalName) => Find(internalName, out _).Layout;
 
     /// <summary>Other spellings of a checkpoint name, to try when the canonical one is absent.</summary>
