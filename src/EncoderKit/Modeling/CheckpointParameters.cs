@@ -49,17 +49,22 @@ public sealed class CheckpointParameters(ITensorSource weights, WeightMap map, s
         return result;
     }
 
-    /// <summary>Throws if any mapped tensor was missing, or if the checkpoint holds tensors nothing asked for.</summary>
+    /// <summary>
+    /// Throws if any mapped tensor was missing or the checkpoint holds tensors nothing asked for, listing both
+    /// sides in one message: a layout that differs by a renamed module shows its old and new names together.
+    /// </summary>
     public void Finish()
     {
         string file = weights.Tensors.FirstOrDefault()?.File ?? "checkpoint";
-        if (missing.Count > 0)
-            throw new EncoderKitException(ErrorKind.BadCheckpoint,
-                $"{missing.Count} tensor(s) the model needs are missing: {string.Join(", ", missing)}", file);
         var unexpected = weights.Tensors.Select(t => t.Name).Where(n => !used.Contains(n) && !map.IsIgnored(n)).Order(StringComparer.Ordinal).ToList();
+        var problems = new List<string>(2);
+        if (missing.Count > 0)
+            problems.Add($"{missing.Count} tensor(s) the model needs are missing: {string.Join(", ", missing)}");
         if (unexpected.Count > 0)
+            problems.Add($"{unexpected.Count} tensor(s) match nothing in the model: {string.Join(", ", unexpected)}");
+        if (problems.Count > 0)
             throw new EncoderKitException(ErrorKind.BadCheckpoint,
-                $"{unexpected.Count} tensor(s) match nothing in the model, so its layout differs from what this family expects: {string.Join(", ", unexpected)}", file);
+                string.Join("; ", problems) + ", so its layout differs from what this family expects", file);
     }
 
     TensorInfo? Resolve(string name)

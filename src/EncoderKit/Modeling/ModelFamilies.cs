@@ -6,7 +6,7 @@ namespace EncoderKit.Modeling;
 /// <summary>The families EncoderKit carries, and recognition of a checkpoint's family from its config.json.</summary>
 public static class ModelFamilies
 {
-    public static IReadOnlyList<IEncoderFamily> All { get; } = [new Bert()];
+    public static IReadOnlyList<IEncoderFamily> All { get; } = [new Bert(), new NomicBert(), new ModernBert(), new LlamaEncoder(), new RetrievaBert()];
 
     public static IEncoderFamily Recognize(ConfigJson config) =>
         All.FirstOrDefault(f => f.Recognizes(config))

@@ -13,7 +13,7 @@ public sealed class ConformanceTests
 {
     const double Fp32Tolerance = 1e-4;
 
-    public static TheoryData<string> Fixtures => new() { "bert", "bert-seqcls" };
+    public static TheoryData<string> Fixtures => new() { "bert", "bert-seqcls", "nomic_bert", "modernbert", "llama_enc", "retrieva_bert" };
 
     static EncoderOutputs Run(Fixture fixture, EncoderModel model) =>
         model.Forward(fixture.InputIds, fixture.AttentionMask, fixture.TokenTypeIds, Outputs.AllHeads | Outputs.HiddenStates);

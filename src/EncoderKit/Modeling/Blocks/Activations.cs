@@ -11,6 +11,7 @@ static class Activations
         Activation.GeluTanh => x.gelu(TorchSharp.Modules.GELU.Approximate.tanh),
         Activation.Silu => nn.functional.silu(x),
         Activation.Relu => nn.functional.relu(x),
+        Activation.Sigmoid => nn.functional.sigmoid(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
     };
 

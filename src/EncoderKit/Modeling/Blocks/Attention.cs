@@ -3,9 +3,11 @@ using static TorchSharp.torch;
 
 namespace EncoderKit.Modeling.Blocks;
 
-/// <summary>What one layer's attention needs besides its input: the mask it sees and its rotary tables.</summary>
-/// <param name="Mask">Boolean, true where a query may attend to a key: [B, 1, 1, L] or [B, 1, L, L]; null when every token may see every other.</param>
-public readonly record struct AttentionContext(Tensor? Mask, Rotary? Rotary);
+/// <summary>What one layer's attention needs besides its input: which keys it may see, and its rotary tables.</summary>
+/// <param name="Masks">The forward pass's padding and sliding-window masks.</param>
+/// <param name="Global">Whether this layer sees every key (otherwise only those within the sliding window).</param>
+/// <param name="Rotary">Rotary tables for this layer's base; null for learned absolute positions.</param>
+public readonly record struct AttentionContext(AttentionMasks Masks, bool Global, Rotary? Rotary);
 
 /// <summary>Multi-head self-attention with grouped key/value heads, through scaled_dot_product_attention.</summary>
 public sealed class Attention : nn.Module
@@ -42,7 +44,7 @@ public sealed class Attention : nn.Module
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
             v = v.repeat_interleave(heads / kvHeads, dim: 1);
         }
-        Tensor attended = nn.functional.scaled_dot_product_attention(q, k, v, context.Mask);    // [B, h, L, d]
+        Tensor attended = context.Masks.Attend(q, k, v, context.Global);    // [B, h, L, d]
         Tensor merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
         return output.forward(merged).MoveToOuterDisposeScope();
     }

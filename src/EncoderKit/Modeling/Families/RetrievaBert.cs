@@ -1,0 +1,83 @@
+using EncoderKit.IO;
+using EncoderKit.Modeling.Blocks;
+
+namespace EncoderKit.Modeling.Families;
+
+/// <summary>
+/// RetrievaBERT (retrieva-jp/bert-1.3b, model_type retrieva-bert): a Megatron-BERT-derived encoder. Word
+/// embeddings only (no positions table, no token types, no embedding norm), pre-LayerNorm blocks, rotary
+/// positions on q and k, grouped-query attention, SwiGLU MLP, a final LayerNorm, and BERT's MLM head (dense,
+/// exact GELU, LayerNorm, decoder tied to the word embeddings plus a bias).
+/// </summary>
+/// <remarks>
+/// RECONSTRUCTED LAYOUT. The remote code (modeling_retrieva_bert.py) is not published anywhere we can reach; the
+/// fixture comes from a reconstruction built from the published config and model card. Assumed, not verified:
+/// <list type="bullet">
+/// <item>tensor names follow transformers' MegatronBert: bert.embeddings.word_embeddings,
+/// bert.encoder.layer.{i}.attention.ln / .attention.self.{query,key,value} / .attention.output.dense, .ln,
+/// bert.encoder.ln, cls.predictions.transform.{dense,LayerNorm}, cls.predictions.bias;</item>
+/// <item>the SwiGLU names intermediate.gate_proj and intermediate.up_proj with the down projection kept as
+/// output.dense, computing output.dense(silu(gate_proj(x)) * up_proj(x)); mlp_bias puts a bias on all three (a
+/// real checkpoint may instead say e.g. mlp.gate_proj / up_proj / down_proj);</item>
+/// <item>biases on q, k, v and the attention output (as MegatronBert); key and value have
+/// num_key_value_heads × head_dim rows, head_dim = hidden_size / num_attention_heads, contiguous query groups;</item>
+/// <item>rotate-half RoPE on the first rotary_percent of each head after the projections (bias included),
+/// position ids 0..L-1 per row;</item>
+/// <item>the decoder weight is not stored (tied); no pooler, no NSP head; every LayerNorm has weight and bias.</item>
+/// </list>
+/// A real checkpoint whose names or shapes differ does not half-load: the loader lists every tensor the model
+/// needs that is missing and every stored tensor nothing asked for, and names the tensor of any shape mismatch.
+/// Nothing is ignored for this family, so even a stored tied-decoder copy fails the load, by name.
+/// </remarks>
+public sealed class RetrievaBert : IEncoderFamily
+{
+    public string Name => "retrieva-bert";
+
+    public bool Recognizes(ConfigJson config) => FamilyRecognition.Matches(config, ["retrieva-bert", "retrieva_bert"], "RetrievaBert", "modeling_retrieva_bert");
+
+    public EncoderSpec Spec(ConfigJson c, CheckpointNames? checkpoint)
+    {
+        string positions = c.StringOrNull("position_embedding_type") ?? "rope";
+        if (positions != "rope") throw c.Invalid("position_embedding_type", $"'{positions}' positions are not supported (only 'rope')");
+        int hidden = c.Int("hidden_size", 1536), heads = c.Int("num_attention_heads", 24);
+        bool mlpBias = c.Bool("mlp_bias", true);
+        var norm = new NormSpec(NormKind.LayerNorm, c.Double("layer_norm_eps", 1e-12), Bias: true);
+        bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? c.Strings("architectures").Any(a => a.EndsWith("ForMaskedLM", StringComparison.Ordinal));
+
+        return new EncoderSpec(
+            c.Int("num_hidden_layers", 48), hidden,
+            new EmbeddingSpec(c.Int("vocab_size", 99584), MaxPositions: 0, TypeVocabSize: 0, Norm: false, c.IntOrNull("pad_token_id")),
+            new AttentionSpec(heads, c.Int("num_key_value_heads", heads), hidden / heads, QkvBias: true, OutputBias: true),
+            new MlpSpec(c.Int("intermediate_size", 4096), Activations.Parse(c.StringOrNull("hidden_act") ?? "silu", c.File, "hidden_act"),
+                Gated: true, InputBias: mlpBias, OutputBias: mlpBias),
+            norm,
+            new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),
+            new RopeSpec(c.Double("rope_theta", 10_000), LocalBase: null, c.Double("rotary_percent", 1.0), Interleaved: false, c.Int("max_position_embeddings", 2048)),
+            new HeadsSpec(
+                mlm ? new MlmHeadSpec(new MlmTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true) : null,
+                Pooler: false, NspClasses: null, Classifier: null))
+            .Validated(c.File);
+    }
+
+    public WeightMap Weights(EncoderSpec spec) => new WeightMap("bert.")
+        .Base("embeddings.word", "embeddings.word_embeddings.weight")
+        .Base("layers.{i}.attention_norm.weight", "encoder.layer.{i}.attention.ln.weight")
+        .Base("layers.{i}.attention_norm.bias", "encoder.layer.{i}.attention.ln.bias")
+        .Base("layers.{i}.attention.qkv.weight", "encoder.layer.{i}.attention.self.query.weight", "encoder.layer.{i}.attention.self.key.weight", "encoder.layer.{i}.attention.self.value.weight")
+        .Base("layers.{i}.attention.qkv.bias", "encoder.layer.{i}.attention.self.query.bias", "encoder.layer.{i}.attention.self.key.bias", "encoder.layer.{i}.attention.self.value.bias")
+        .Base("layers.{i}.attention.output.weight", "encoder.layer.{i}.attention.output.dense.weight")
+        .Base("layers.{i}.attention.output.bias", "encoder.layer.{i}.attention.output.dense.bias")
+        .Base("layers.{i}.mlp_norm.weight", "encoder.layer.{i}.ln.weight")
+        .Base("layers.{i}.mlp_norm.bias", "encoder.layer.{i}.ln.bias")
+        .Base("layers.{i}.mlp.input.weight", "encoder.layer.{i}.intermediate.gate_proj.weight", "encoder.layer.{i}.intermediate.up_proj.weight")
+        .Base("layers.{i}.mlp.input.bias", "encoder.layer.{i}.intermediate.gate_proj.bias", "encoder.layer.{i}.intermediate.up_proj.bias")
+        .Base("layers.{i}.mlp.output.weight", "encoder.layer.{i}.output.dense.weight")
+        .Base("layers.{i}.mlp.output.bias", "encoder.layer.{i}.output.dense.bias")
+        .Base("final_norm.weight", "encoder.ln.weight")
+        .Base("final_norm.bias", "encoder.ln.bias")
+        .Head("mlm.transform.dense.weight", "cls.predictions.transform.dense.weight")
+        .Head("mlm.transform.dense.bias", "cls.predictions.transform.dense.bias")
+        .Head("mlm.transform.norm.weight", "cls.predictions.transform.LayerNorm.weight")
+        .Head("mlm.transform.norm.bias", "cls.predictions.transform.LayerNorm.bias")
+        .Head("mlm.decoder_bias", "cls.predictions.bias");
+}

@@ -1,0 +1,46 @@
+using EncoderKit.Modeling;
+using EncoderKit.Modeling.Blocks;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Tests.Modeling;
+
+/// <summary>
+/// NomicBERT's dynamic NTK rule, which no fixture exercises (nomic-bert-2048 has no rotary_scaling_factor):
+/// beyond max_trained_positions the base becomes base × (factor × L / trained − (factor − 1))^(d / (d − 2)), with L
+/// the padded length and d the rotary dimension (NomicBertDynamicNTKRotaryEmbedding); within it, nothing changes.
+/// </summary>
+public sealed class RotaryTests
+{
+    const int HeadDim = 8, Trained = 16;
+    const double Base = 1000, Factor = 2;
+
+    /// <summary>For a unit vector along dimension j &lt; d/2, rotate-half gives cos(p θ_j) at j and sin(p θ_j) at j + d/2.</summary>
+    static (Tensor Cos, Tensor Sin) Tables(Rotary rotary, long length)
+    {
+        Tensor x = eye(HeadDim / 2, HeadDim).view(1, HeadDim / 2, 1, HeadDim).expand(1, HeadDim / 2, length, HeadDim).contiguous();
+        Tensor rotated = rotary.Apply(x);                                              // [1, d/2, L, d]
+        Tensor j = arange(HeadDim / 2, ScalarType.Int64);
+        Tensor cos = rotated[0].gather(2, j.view(-1, 1, 1).expand(-1, length, 1)).squeeze(-1).t();                 // [L, d/2]
+        Tensor sin = rotated[0].gather(2, (j + HeadDim / 2).view(-1, 1, 1).expand(-1, length, 1)).squeeze(-1).t();
+        return (cos, sin);
+    }
+
+    static Tensor Angles(double @base, long length) =>
+        arange(length, ScalarType.Float64).unsqueeze(1) * (1.0 / pow(@base, arange(0, HeadDim, 2, ScalarType.Float64) / HeadDim)).unsqueeze(0);
+
+    [Theory]
+    [InlineData(12, false)]   // within the trained length: plain base
+    [InlineData(16, false)]
+    [InlineData(40, true)]    // beyond: NTK-scaled base
+    public void BaseGrowsOnlyBeyondTheTrainedLength(long length, bool scaled)
+    {
+        using var scope = NewDisposeScope();
+        var rope = new RopeSpec(Base, LocalBase: null, Fraction: 1.0, Interleaved: false, MaxPositions: Trained, DynamicNtkFactor: Factor);
+        using var rotary = new Rotary(rope, Base, HeadDim, length, ScalarType.Float32, CPU);
+        double expectedBase = scaled ? Base * Math.Pow(Factor * length / Trained - (Factor - 1), HeadDim / (HeadDim - 2.0)) : Base;
+        var (cos, sin) = Tables(rotary, length);
+        TensorAssert.Close(cos, Angles(expectedBase, length).cos(), 2e-5, what: "cos");
+        TensorAssert.Close(sin, Angles(expectedBase, length).sin(), 2e-5, what: "sin");
+        if (scaled) Assert.True(TensorAssert.MaxAbsDiff(cos, Angles(Base, length).cos()) > 1e-2, "the scaled tables differ from the plain ones");
+    }
+}
