@@ -11,12 +11,12 @@ namespace EncoderKit.Tests.Cli;
 /// </summary>
 public sealed class BadInputTests
 {
-    static Task<CliRunner.Result> ForwardAsync(ModelFolder folder) =>
+    static Task<CliRunner.Result> ForwardAsync(TempFolder folder) =>
         CliRunner.RunAsync(["forward", "--model", folder.Path, "--inputs", Path.Combine(ReferenceData.Model("bert"), "inputs.safetensors"),
             "--output", folder.File("out.safetensors")]);
 
     /// <summary>Rewrites model.safetensors' header through <paramref name="edit"/>, keeping the data bytes.</summary>
-    static void EditHeader(ModelFolder folder, Action<JsonObject> edit)
+    static void EditHeader(TempFolder folder, Action<JsonObject> edit)
     {
         byte[] bytes = File.ReadAllBytes(folder.File("model.safetensors"));
         int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
@@ -32,7 +32,7 @@ public sealed class BadInputTests
     }
 
     /// <summary>Rewrites model.safetensors with <paramref name="change"/> applied to its tensor list.</summary>
-    static void RewriteTensors(ModelFolder folder, Func<List<TensorData>, List<TensorData>> change)
+    static void RewriteTensors(TempFolder folder, Func<List<TensorData>, List<TensorData>> change)
     {
         List<TensorData> tensors;
         using (var file = SafetensorsFile.Open(folder.File("model.safetensors")))
@@ -40,12 +40,12 @@ public sealed class BadInputTests
         SafetensorsWriter.Write(folder.File("model.safetensors"), change(tensors));
     }
 
-    static void AssertNoOutput(ModelFolder folder) => Assert.False(File.Exists(folder.File("out.safetensors")), "a failed run must not leave an output file");
+    static void AssertNoOutput(TempFolder folder) => Assert.False(File.Exists(folder.File("out.safetensors")), "a failed run must not leave an output file");
 
     [Fact]
     public async Task TruncatedWeights()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         byte[] bytes = File.ReadAllBytes(folder.File("model.safetensors"));
         File.WriteAllBytes(folder.File("model.safetensors"), bytes[..(bytes.Length / 2)]);
         string line = (await ForwardAsync(folder)).AssertOneLineError();
@@ -56,7 +56,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task HeaderThatLiesAboutOffsets()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         EditHeader(folder, h => h["bert.pooler.dense.bias"]!["data_offsets"] = new JsonArray(0, 1L << 40));
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains("bert.pooler.dense.bias", line);
@@ -66,7 +66,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task UnknownDtype()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         EditHeader(folder, h => h["bert.pooler.dense.bias"]!["dtype"] = "F8_E4M3");
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains("F8_E4M3", line);
@@ -76,7 +76,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task MissingTensor()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         RewriteTensors(folder, ts => ts.Where(t => t.Name != "bert.encoder.layer.1.output.dense.weight").ToList());
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains("missing", line);
@@ -86,7 +86,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task WrongShape()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         RewriteTensors(folder, ts => ts.Select(t => t.Name == "bert.encoder.layer.0.intermediate.dense.weight"
             ? t with { Shape = [t.Shape[1], t.Shape[0]] } : t).ToList());
         string line = (await ForwardAsync(folder)).AssertOneLineError();
@@ -98,7 +98,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task UnexpectedTensorsAreListed()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         RewriteTensors(folder, ts => [.. ts, new TensorData("bert.encoder.layer.0.attention.self.rotary.weight", TensorDtype.F32, [2], new byte[8])]);
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains("bert.encoder.layer.0.attention.self.rotary.weight", line);
@@ -107,7 +107,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task MalformedConfig()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         File.WriteAllText(folder.File("config.json"), "{ \"model_type\": \"bert\", \"hidden_size\": ");
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains("config.json", line);
@@ -117,7 +117,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task ConfigValueOfTheWrongType()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         var config = JsonNode.Parse(File.ReadAllText(folder.File("config.json")))!;
         config["num_hidden_layers"] = "two";
         File.WriteAllText(folder.File("config.json"), config.ToJsonString());
@@ -128,7 +128,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task UnknownFamilyListsTheSupportedOnes()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         var config = JsonNode.Parse(File.ReadAllText(folder.File("config.json")))!;
         config["model_type"] = "gpt2";
         File.WriteAllText(folder.File("config.json"), config.ToJsonString());
@@ -140,7 +140,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task FolderWithoutWeights()
     {
-        using var folder = new ModelFolder();
+        using var folder = new TempFolder();
         folder.CopyFrom(ReferenceData.Model("bert"), "config.json");
         string line = (await ForwardAsync(folder)).AssertOneLineError();
         Assert.Contains(folder.Path, line);
@@ -150,7 +150,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task InputIdsOutsideTheVocabulary()
     {
-        using var folder = ModelFolder.FromReference("bert");
+        using var folder = TempFolder.FromReference("bert");
         byte[] ids = new byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(ids, 1_000_000);
         SafetensorsWriter.Write(folder.File("in.safetensors"), [new TensorData("input_ids", TensorDtype.I64, [1, 1], ids)]);

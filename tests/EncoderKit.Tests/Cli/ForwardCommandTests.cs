@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Cli;
 
-/// <summary>`encoderkit forward` on each fixture folder, compared with the reference outputs (tolerance as in ConformanceTests).</summary>
+/// <summary>`encoderkit forward` on every fixture folder, run as a process with no family flag (the family comes from config.json), compared with the reference outputs (tolerance as in ConformanceTests).</summary>
 public sealed class ForwardCommandTests
 {
     public static TheoryData<string> Fixtures => Modeling.ConformanceTests.Fixtures;
@@ -13,9 +13,9 @@ public sealed class ForwardCommandTests
     public async Task ForwardWritesTheReferenceOutputsAsFloat32(string name)
     {
         using var fixture = new Fixture(name);
-        using var scratch = new ModelFolder();
+        using var scratch = new TempFolder();
         string output = scratch.File("out.safetensors");
-        var result = await CliRunner.RunAsync(["forward", "--model", fixture.Folder, "--inputs", Path.Combine(fixture.Folder, "inputs.safetensors"), "--output", output]);
+        var result = await CliRunner.RunAsync(["forward", "--model", fixture.Folder, "--inputs", Path.Combine(fixture.Folder, "inputs.safetensors"), "--output", output, "--hidden-states"]);
         Assert.True(result.Exit == 0, result.Err);
 
         using var written = SafetensorsFile.Open(output);
@@ -23,6 +23,8 @@ public sealed class ForwardCommandTests
         using var scope = NewDisposeScope();
         Tensor mask = fixture.AttentionMask;
         TensorAssert.Close(TorchTensors.Read(written, "last_hidden_state"), fixture.Expected("last_hidden_state"), 1e-4, mask, "last_hidden_state");
+        for (int i = 0; fixture.HasExpected($"hidden_states.{i}"); i++)
+            TensorAssert.Close(TorchTensors.Read(written, $"hidden_states.{i}"), fixture.Expected($"hidden_states.{i}"), 1e-4, mask, $"hidden_states.{i}");
         foreach (string head in new[] { "pooler_output", "nsp_logits", "classifier_logits" })
         {
             Assert.Equal(fixture.HasExpected(head), written.TryGet(head, out _));

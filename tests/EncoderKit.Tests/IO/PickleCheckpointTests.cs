@@ -262,7 +262,7 @@ public class PickleCheckpointTests : IDisposable
     }
 
     [Fact]
-    public void AModelFolderWithOnlyPickleWeightsLoadsWhenAllowedAndMatchesTheReference()
+    public void ATempFolderWithOnlyPickleWeightsLoadsWhenAllowedAndMatchesTheReference()
     {
         // The bert fixture's tensors re-saved as torch.save would (one float storage per tensor).
         var tensors = new List<T>();

@@ -4,16 +4,6 @@ using EncoderKit.IO;
 
 namespace EncoderKit.Tests.IO;
 
-/// <summary>A fresh folder under the system temp folder, deleted with everything in it on dispose.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("encoderkit-io-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}
-
 /// <summary>Builders for test tensors and for hand-made (possibly malformed) safetensors bytes.</summary>
 public static class TestFiles
 {

@@ -24,7 +24,7 @@ public sealed class FillMaskTests
     [Fact]
     public void TopFiveMatchesThePipelineForEveryReferenceText()
     {
-        using var folder = ModelFolder.FromReference("bert", "bert-base-cased");
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
         using var model = EncoderModel.Load(folder.Path);
         var fillMask = new FillMask(model);
         int texts = 0;
@@ -44,7 +44,7 @@ public sealed class FillMaskTests
     [Fact]
     public void SeveralMasksGiveOneListEachAndKeepTheOtherMasksInTheSequence()
     {
-        using var folder = ModelFolder.FromReference("bert", "bert-base-cased");
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
         using var model = EncoderModel.Load(folder.Path);
         var predictions = new FillMask(model).Predict("The [MASK] sat on the [MASK].", topK: 3);
         Assert.Equal(2, predictions.Count);
@@ -59,7 +59,7 @@ public sealed class FillMaskTests
     [Fact]
     public void TextWithoutMaskIsATypedError()
     {
-        using var folder = ModelFolder.FromReference("bert", "bert-base-cased");
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
         using var model = EncoderModel.Load(folder.Path);
         var e = Assert.Throws<EncoderKitException>(() => new FillMask(model).Predict("No mask here."));
         Assert.Equal(ErrorKind.BadInput, e.Kind);
@@ -69,7 +69,7 @@ public sealed class FillMaskTests
     [Fact]
     public async Task CliJsonPrintsThePipelineTopFive()
     {
-        using var folder = ModelFolder.FromReference("bert", "bert-base-cased");
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
         var (text, top5) = Expected().First();
         var result = await CliRunner.RunAsync(["fill-mask", "--model", folder.Path, text, "--json"]);
         Assert.True(result.Exit == 0, result.Err);
@@ -87,7 +87,7 @@ public sealed class FillMaskTests
     [Fact]
     public async Task OverlongTextIsTruncatedWithAWarningOrRefusedWithNoTruncate()
     {
-        using var folder = ModelFolder.FromReference("bert", "bert-base-cased");
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
         string text = "The [MASK] " + string.Join(' ', Enumerable.Repeat("word", 700));
 
         var truncated = await CliRunner.RunAsync(["fill-mask", "--model", folder.Path, text]);

@@ -17,7 +17,7 @@ public sealed class CheckpointLayoutTests
     [InlineData("bert-seqcls")]
     public void SavingWritesBackTheFamilysOwnTensorsByteForByte(string fixture)
     {
-        using var saved = new ModelFolder();
+        using var saved = new TempFolder();
         using (var model = EncoderModel.Load(ReferenceData.Model(fixture)))
             model.Save(saved.Path);
 
@@ -32,7 +32,7 @@ public sealed class CheckpointLayoutTests
         Assert.Equal(first.Spec.Heads.Classifier?.LabelNames, reloaded.Spec.Heads.Classifier?.LabelNames);
     }
 
-    static void Rewrite(ModelFolder folder, Func<string, string?> rename)
+    static void Rewrite(TempFolder folder, Func<string, string?> rename)
     {
         List<TensorData> tensors;
         using (var file = SafetensorsFile.Open(folder.File("model.safetensors")))
@@ -52,7 +52,7 @@ public sealed class CheckpointLayoutTests
     [Fact]
     public void LegacyLayerNormGammaBetaNamesLoadToTheSameModel()
     {
-        using var legacy = ModelFolder.FromReference("bert");
+        using var legacy = TempFolder.FromReference("bert");
         Rewrite(legacy, n => n.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta"));
         using var expected = LastHiddenState(ReferenceData.Model("bert"));
         using var got = LastHiddenState(legacy.Path);
@@ -63,7 +63,7 @@ public sealed class CheckpointLayoutTests
     public void ABareBertModelCheckpointWithoutPrefixOrHeadsLoads()
     {
         // BertModel.save_pretrained: encoder names without "bert.", no cls.* heads.
-        using var bare = ModelFolder.FromReference("bert");
+        using var bare = TempFolder.FromReference("bert");
         Rewrite(bare, n => n.StartsWith("bert.", StringComparison.Ordinal) ? n["bert.".Length..] : null);
         using var model = EncoderModel.Load(bare.Path);
         Assert.Null(model.Spec.Heads.Mlm);

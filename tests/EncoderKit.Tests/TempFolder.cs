@@ -1,18 +1,19 @@
 namespace EncoderKit.Tests;
 
-/// <summary>A temporary model folder assembled from reference files (copied at test time, never committed), deleted on dispose.</summary>
-public sealed class ModelFolder : IDisposable
+/// <summary>
+/// A fresh folder under the system temp folder, deleted with everything in it on dispose; optionally a model folder
+/// assembled from reference files (copied at test time, never committed).
+/// </summary>
+public sealed class TempFolder : IDisposable
 {
-    public ModelFolder() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "encoderkit-test-" + Guid.NewGuid().ToString("N"));
+    public string Path { get; } = Directory.CreateTempSubdirectory("encoderkit-test-").FullName;
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
     /// <summary>A reference model's config and weights plus a reference tokenizer's files.</summary>
-    public static ModelFolder FromReference(string model, string? tokenizer = null)
+    public static TempFolder FromReference(string model, string? tokenizer = null)
     {
-        var folder = new ModelFolder();
+        var folder = new TempFolder();
         folder.CopyFrom(ReferenceData.Model(model), "config.json", "model.safetensors");
         if (tokenizer is not null)
             foreach (string file in Directory.GetFiles(ReferenceData.Tokenizer(tokenizer)))
