@@ -100,4 +100,28 @@ public sealed class FillMaskTests
         string line = refused.AssertOneLineError();
         Assert.Contains("512", line);
     }
+
+    [Theory]
+    [InlineData("nomic_bert", "nomic-bert-2048")]
+    [InlineData("modernbert", "modernbert-embed-base")]
+    [InlineData("llama_enc", "tohokunlp-bert-500m-sq4096-alpha")]
+    [InlineData("retrieva_bert", "retrieva-bert-1.3b")]
+    public void EveryFamilyFillsMasksFromItsOwnLogits(string fixture, string tokenizer)
+    {
+        using var folder = TempFolder.FromReference(fixture, tokenizer);
+        using var model = EncoderModel.Load(folder.Path);
+        string text = $"Paris is the {model.Tokenizer.MaskToken} of France.";
+        var predictions = new FillMask(model).Predict(text, topK: 3);
+        Assert.Single(predictions);
+
+        // Independently: softmax of the MLM logits at the mask position, from a plain forward pass.
+        var encoding = model.Tokenizer.Encode(text);
+        int position = Array.IndexOf(encoding.Ids, model.Tokenizer.MaskTokenId!.Value);
+        using var ids = TorchSharp.torch.tensor(encoding.Ids.Select(i => (long)i).ToArray(), [1, encoding.Length]);
+        using var outputs = model.Forward(ids);
+        using var probabilities = outputs.MlmLogits![0][position].softmax(-1);
+        var (values, indices) = probabilities.topk(3);
+        Assert.Equal(indices.data<long>().ToArray().Select(i => (int)i), predictions[0].Select(c => c.Token));
+        Assert.Equal(values.data<float>().ToArray().Select(v => (double)v), predictions[0].Select(c => c.Score), (a, b) => Math.Abs(a - b) < 1e-6);
+    }
 }
