@@ -4,6 +4,7 @@ using EncoderKit.Bench;
 var benches = new Dictionary<string, Action<Arguments>>
 {
     ["forward"] = ForwardBench.Run,
+    ["embed"] = EmbedBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {

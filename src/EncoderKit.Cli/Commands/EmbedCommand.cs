@@ -6,8 +6,8 @@ namespace EncoderKit.Cli.Commands;
 
 /// <summary>
 /// <c>encoderkit embed --model M [--prompt NAME | --prefix TEXT] [--dim N] [--format jsonl|npy|safetensors]</c>:
-/// texts (arguments, lines, or JSON lines from a file or standard input) in, one embedding per text out, in input
-/// order. A progress bar shows on a terminal for inputs longer than a batch; standard output carries only results.
+/// texts (arguments, lines, or JSON lines from a file or standard input; JSON lines may carry input_ids instead) in,
+/// one embedding per input out, in input order. A progress bar shows on a terminal for inputs longer than a batch; standard output carries only results.
 /// </summary>
 static class EmbedCommand
 {
@@ -38,19 +38,27 @@ static class EmbedCommand
                 throw new EncoderKitException(ErrorKind.BadInput, "give --prompt (a name) or --prefix (a text), not both", field: "--prefix");
             List<InputText> inputs = TextInput.Read(parsed.GetValue(texts) ?? [], parsed.GetValue(input), parsed.GetValue(jsonl));
 
+            bool tokenized = inputs.Count > 0 && inputs[0].Ids is not null;
+            if (inputs.FirstOrDefault(i => (i.Ids is not null) != tokenized) is { Line: > 0 } mixed)
+                throw new EncoderKitException(ErrorKind.BadInput, "mixes texts and input_ids; give one kind", field: $"line {mixed.Line}");
+            if (tokenized && (parsed.GetValue(prompt) is not null || parsed.GetValue(prefix) is not null))
+                throw new EncoderKitException(ErrorKind.BadInput, "input_ids are already tokenized: a prompt cannot be added to them", field: "--prompt");
+
             using SentenceEncoder encoder = await model.LoadAsync(parsed, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
-            float[][] embeddings = EncodeProgressView.Run("embedding", inputs.Count, encoder.BatchSize, progress =>
-                encoder.Encode(inputs.Select(t => t.Text).ToArray(), parsed.GetValue(prompt), parsed.GetValue(prefix),
+            float[][] embeddings = EncodeProgressView.Run("embedding", inputs.Count, encoder.BatchSize, progress => tokenized
+                ? encoder.EncodeTokens(inputs.Select(t => new TokenizedText(t.Ids!, t.TypeIds)).ToArray(), 0, options with { Progress = progress }, cancellationToken)
+                : encoder.Encode(inputs.Select(t => t.Text).ToArray(), parsed.GetValue(prompt), parsed.GetValue(prefix),
                     options with { Progress = progress }, cancellationToken));
 
             EmbeddingRows rows;
-            if (wanted == EmbeddingPrecision.Float32) rows = new EmbeddingRows(embeddings);
+            int width = options.TruncateDim ?? encoder.Dimension;
+            if (wanted == EmbeddingPrecision.Float32) rows = new EmbeddingRows(embeddings, width);
             else
             {
                 if (wanted is EmbeddingPrecision.Int8 or EmbeddingPrecision.UInt8 && embeddings.Length < EmbeddingQuantizer.FewEmbeddingsForRanges)
                     Console.Error.WriteLine($"encoderkit: warning: {EmbeddingQuantizer.Name(wanted)} buckets come from the ranges of only {embeddings.Length} embeddings; more give steadier buckets");
-                rows = new EmbeddingRows(EmbeddingQuantizer.Quantize(embeddings, wanted));
+                rows = new EmbeddingRows(EmbeddingQuantizer.Quantize(embeddings, wanted), wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary ? width / 8 : width);
             }
             var metadata = new Dictionary<string, string>
             {

@@ -11,10 +11,11 @@ namespace EncoderKit.Cli.Commands;
 /// <summary>Embeddings as a matrix of rows: float32, or quantized bytes (signed or not).</summary>
 sealed class EmbeddingRows
 {
-    public EmbeddingRows(float[][] floats) => (Floats, Count, Width) = (floats, floats.Length, floats.Length > 0 ? floats[0].Length : 0);
+    /// <param name="width">Elements per row, for an empty set too.</param>
+    public EmbeddingRows(float[][] floats, int width) => (Floats, Count, Width) = (floats, floats.Length, floats.Length > 0 ? floats[0].Length : width);
 
-    public EmbeddingRows(QuantizedEmbeddings quantized) =>
-        (Quantized, Count, Width) = (quantized, quantized.Rows.Count, quantized.Rows.Count > 0 ? quantized.Rows[0].Length : 0);
+    public EmbeddingRows(QuantizedEmbeddings quantized, int width) =>
+        (Quantized, Count, Width) = (quantized, quantized.Rows.Count, quantized.Rows.Count > 0 ? quantized.Rows[0].Length : width);
 
     public float[][]? Floats { get; }
     public QuantizedEmbeddings? Quantized { get; }

@@ -33,9 +33,11 @@ sealed class SentenceModelOptions
     {
         int batchSize = parsed.GetValue(BatchSize);
         if (batchSize < 1) throw new EncoderKitException(ErrorKind.BadInput, $"must be at least 1, got {batchSize}", field: "--batch-size");
-        string folder = await DownloadProgressView.ResolveAsync(parsed.GetValue(_model.Model)!, parsed.GetValue(Revision), new HubOptions(), cancellationToken);
+        string model = parsed.GetValue(_model.Model)!;
+        string folder = await DownloadProgressView.ResolveAsync(model, parsed.GetValue(Revision), new HubOptions(), cancellationToken);
         var options = new SentenceEncoderOptions
         {
+            Model = model,
             Compute = _model.Compute(parsed),
             TruncateDim = parsed.GetValue(Dim),
             BatchSize = batchSize,

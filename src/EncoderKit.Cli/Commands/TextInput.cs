@@ -2,13 +2,13 @@ using System.Text.Json;
 
 namespace EncoderKit.Cli.Commands;
 
-/// <summary>One input text (and, for pairs, its partner) with the line it came from.</summary>
-readonly record struct InputText(string Text, string? Pair, int Line);
+/// <summary>One input text (and, for pairs, its partner) with the line it came from; or, from JSON lines, token ids.</summary>
+readonly record struct InputText(string Text, string? Pair, int Line, int[]? Ids = null, int[]? TypeIds = null);
 
 /// <summary>
 /// Texts from the command line, a file, or standard input: one text per line, or with --jsonl one JSON object per
-/// line (<c>{"text": …}</c>, and <c>"text_pair"</c> for pairs). A line that is not such an object is an error naming
-/// the source and the line number.
+/// line (<c>{"text": …}</c>, and <c>"text_pair"</c> for pairs; or, already tokenized, <c>{"input_ids": [...],
+/// "token_type_ids": [...]}</c>). A line that is not such an object is an error naming the source and the line number.
 /// </summary>
 static class TextInput
 {
@@ -59,7 +59,17 @@ static class TextInput
         {
             JsonElement root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw Bad("expected a JSON object {\"text\": ...}");
-            if (!root.TryGetProperty("text", out JsonElement text) || text.ValueKind != JsonValueKind.String) throw Bad("\"text\" must be a string");
+            if (root.TryGetProperty("input_ids", out JsonElement ids))
+            {
+                int[] Ints(JsonElement array, string key) => array.ValueKind == JsonValueKind.Array && array.EnumerateArray().All(x => x.TryGetInt32(out _))
+                    ? array.EnumerateArray().Select(x => x.GetInt32()).ToArray()
+                    : throw Bad($"\"{key}\" must be a list of integers");
+                int[] tokens = Ints(ids, "input_ids");
+                int[]? types = root.TryGetProperty("token_type_ids", out JsonElement t) && t.ValueKind != JsonValueKind.Null ? Ints(t, "token_type_ids") : null;
+                if (types is not null && types.Length != tokens.Length) throw Bad($"{types.Length} token_type_ids for {tokens.Length} input_ids");
+                return new InputText("", null, number, tokens, types);
+            }
+            if (!root.TryGetProperty("text", out JsonElement text) || text.ValueKind != JsonValueKind.String) throw Bad("\"text\" must be a string (or give \"input_ids\")");
             string? pair = null;
             if (root.TryGetProperty("text_pair", out JsonElement p) && p.ValueKind != JsonValueKind.Null)
                 pair = p.ValueKind == JsonValueKind.String ? p.GetString() : throw Bad("\"text_pair\" must be a string or null");

@@ -129,7 +129,9 @@ public sealed class SentenceEncoder : IDisposable
     }
 
     /// <summary>Loads the model in <paramref name="folder"/>: a sentence-transformers folder, or a plain one (mean pooling, with a notice).</summary>
-    public static SentenceEncoder Load(string folder, SentenceEncoderOptions? options = null) => Load(folder, options ?? new SentenceEncoderOptions(), folder);
+    /// <remarks><see cref="ModelId"/> is <see cref="SentenceEncoderOptions.Model"/> when set (the name the folder was resolved from), else the folder.</remarks>
+    public static SentenceEncoder Load(string folder, SentenceEncoderOptions? options = null) =>
+        Load(folder, options ?? new SentenceEncoderOptions(), options?.Model ?? folder);
 
     static SentenceEncoder Load(string folder, SentenceEncoderOptions options, string modelId)
     {

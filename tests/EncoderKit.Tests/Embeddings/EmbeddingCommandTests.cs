@@ -26,7 +26,7 @@ public sealed class EmbeddingCommandTests : IDisposable
     /// The command from its own build output: the copy beside the tests runs with the tests' dependency set, in which
     /// the ASP.NET Core framework (referenced for the hub tests) stands in for packages the command needs on its own.
     /// </summary>
-    static string Cli { get; } = FindCli();
+    internal static string Cli { get; } = FindCli();
 
     static string FindCli()
     {

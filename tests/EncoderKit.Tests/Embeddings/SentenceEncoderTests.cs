@@ -218,6 +218,40 @@ public sealed class SentenceEncoderTests
     }
 
     [Fact]
+    public void ALayerNormModuleNormalisesTheSentenceVector()
+    {
+        float[] weight = Enumerable.Range(0, 64).Select(i => 0.5f + i / 64f).ToArray(), bias = Enumerable.Range(0, 64).Select(i => (i % 5) * 0.1f).ToArray();
+        using var folder = new SentenceFolder().Modules(("2_LayerNorm", "LayerNorm")).ClassicPooling().LayerNorm("2_LayerNorm", weight, bias);
+        using var plain = new SentenceFolder();
+        using var encoder = SentenceEncoder.Load(folder.Path);
+        using var pooledOnly = SentenceEncoder.Load(plain.Path);
+        Assert.IsType<LayerNormLayer>(Assert.Single(encoder.Layers));
+        float[] pooled = pooledOnly.Encode(Texts[1]);
+        double mean = pooled.Average(x => (double)x), variance = pooled.Average(x => (x - mean) * (x - mean));
+        float[] expected = pooled.Select((x, i) => (float)((x - mean) / Math.Sqrt(variance + 1e-5) * weight[i] + bias[i])).ToArray();
+        Close(expected, encoder.Encode(Texts[1]), 1e-4, "layer norm (biased variance, eps 1e-5)");
+    }
+
+    [Fact]
+    public void AnOldLayoutWithTheTransformerInASubfolderLoads()
+    {
+        using var folder = new SentenceFolder().MoveTransformerTo("0_Transformer").ClassicPooling()
+            .WriteJson("0_Transformer/sentence_bert_config.json", new { max_seq_length = 32, do_lower_case = false })
+            .WriteJson("modules.json", new object[]
+            {
+                new { idx = 0, name = "0", path = "0_Transformer", type = "sentence_transformers.models.Transformer" },
+                new { idx = 1, name = "1", path = "1_Pooling", type = "sentence_transformers.models.Pooling" },
+            });
+        Assert.False(File.Exists(folder.File_("config.json")));
+        using var encoder = SentenceEncoder.Load(folder.Path);
+        using var reference = SentenceFolder.MeanNormalized();
+        using var flat = SentenceEncoder.Load(reference.Path);
+        Assert.Equal(32, encoder.MaxSeqLength);
+        Assert.False(encoder.NormalizesByDefault);
+        Close(flat.Encode(Texts[2], options: new EmbedOptions { Normalize = false }), encoder.Encode(Texts[2]), what: "same model, old layout");
+    }
+
+    [Fact]
     public void BadSentenceTransformersFilesAreErrorsThatNameThePlace()
     {
         using var unknown = new SentenceFolder().Modules(("2_WordWeights", "WordWeights")).ClassicPooling();

@@ -116,6 +116,32 @@ public sealed class SentenceFolder : IDisposable
         return this;
     }
 
+    /// <summary>A LayerNorm module folder: config.json {"dimension"} and norm.weight / norm.bias.</summary>
+    public SentenceFolder LayerNorm(string relative, float[] weight, float[] bias)
+    {
+        WriteJson(relative + "/config.json", new { dimension = weight.Length });
+        SafetensorsWriter.Write(File_(relative + "/model.safetensors"),
+        [
+            new TensorData("norm.weight", TensorDtype.F32, [weight.Length], MemoryMarshal.AsBytes(weight.AsSpan()).ToArray()),
+            new TensorData("norm.bias", TensorDtype.F32, [bias.Length], MemoryMarshal.AsBytes(bias.AsSpan()).ToArray()),
+        ]);
+        return this;
+    }
+
+    /// <summary>Moves the encoder's files into <paramref name="relative"/>, as sentence-transformers 0.x laid folders out.</summary>
+    public SentenceFolder MoveTransformerTo(string relative)
+    {
+        string dir = File_(relative);
+        Directory.CreateDirectory(dir);
+        foreach (string link in Directory.GetFiles(Path))
+        {
+            if (new FileInfo(link).LinkTarget is not { } target) continue;
+            File.CreateSymbolicLink(System.IO.Path.Combine(dir, System.IO.Path.GetFileName(link)), target);
+            File.Delete(link);
+        }
+        return this;
+    }
+
     public void Dispose()
     {
         try
