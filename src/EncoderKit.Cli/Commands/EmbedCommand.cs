@@ -17,7 +17,7 @@ static class EmbedCommand
         var texts = new Argument<string[]>("text") { Description = "Texts to embed; without any, each line of --input (or standard input) is one text", Arity = ArgumentArity.ZeroOrMore };
         var input = new Option<string?>("--input", "-i") { Description = "Read texts from this file (- for standard input)" };
         var output = new Option<string?>("--output", "-o") { Description = "Write to this file (whole or not at all) instead of standard output" };
-        var jsonl = new Option<bool>("--jsonl") { Description = "Read one JSON object {\"text\": ...} per line" };
+        var jsonl = new Option<bool>("--jsonl") { Description = "Read one JSON object per line: {\"text\": ...}, or {\"input_ids\": [...], \"token_type_ids\": [...]} already tokenized" };
         var format = new Option<string>("--format") { Description = "jsonl ({\"embedding\": [...]} per line), npy or safetensors", DefaultValueFactory = _ => "jsonl" };
         var prompt = new Option<string?>("--prompt") { Description = "Name of one of the model's prompts (config_sentence_transformers.json)" };
         var prefix = new Option<string?>("--prefix") { Description = "A literal prompt put before every text, e.g. \"search_query: \"" };

@@ -14,6 +14,7 @@ sealed class SentenceModelOptions
     public Option<int?> Dim { get; } = new("--dim") { Description = "Matryoshka: keep the first N dimensions, then normalise" };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Inputs per forward pass", DefaultValueFactory = _ => 32 };
     public Option<int?> MaxLength { get; } = new("--max-length") { Description = "Truncate inputs to N tokens (default: the model's max_seq_length)" };
+    public Option<bool> Normalize { get; } = new("--normalize") { Description = "L2-normalise even when the model has no Normalize module" };
     public Option<bool> NoNormalize { get; } = new("--no-normalize") { Description = "Return the vectors before the model's final Normalize module" };
 
     public void AddTo(Command command)
@@ -23,11 +24,18 @@ sealed class SentenceModelOptions
         command.Options.Add(Dim);
         command.Options.Add(BatchSize);
         command.Options.Add(MaxLength);
+        command.Options.Add(Normalize);
         command.Options.Add(NoNormalize);
     }
 
     /// <summary>Per call settings from the options; progress is added by the caller.</summary>
-    public EmbedOptions Embed(ParseResult parsed) => new() { Normalize = parsed.GetValue(NoNormalize) ? false : null };
+    public EmbedOptions Embed(ParseResult parsed) => (parsed.GetValue(Normalize), parsed.GetValue(NoNormalize)) switch
+    {
+        (true, true) => throw new EncoderKitException(ErrorKind.BadInput, "give --normalize or --no-normalize, not both", field: "--normalize"),
+        (true, false) => new EmbedOptions { Normalize = true },
+        (false, true) => new EmbedOptions { Normalize = false },
+        _ => new EmbedOptions(),
+    };
 
     public async Task<SentenceEncoder> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
     {

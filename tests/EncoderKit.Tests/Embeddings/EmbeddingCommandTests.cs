@@ -117,7 +117,7 @@ public sealed class EmbeddingCommandTests : IDisposable
     }
 
     [Fact]
-    public void OnATerminalAProgressBarShows()
+    public async Task OnATerminalAProgressBarShows()
     {
         string input = Path.Combine(_work, "in.txt"), output = Path.Combine(_work, "out.jsonl");
         File.WriteAllText(input, TenThousandLines());
@@ -131,7 +131,7 @@ public sealed class EmbeddingCommandTests : IDisposable
         Task<string> screen = p.StandardOutput.ReadToEndAsync();
         p.StandardInput.Close();
         Assert.True(p.WaitForExit(300_000), "the command did not finish");
-        string shown = screen.Result;
+        string shown = await screen;
         Assert.True(p.ExitCode == 0, shown);
         Assert.Contains("embedding", shown);
         Assert.Contains("%", shown);
