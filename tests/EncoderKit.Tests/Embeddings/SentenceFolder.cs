@@ -42,7 +42,9 @@ public sealed class SentenceFolder : IDisposable
         Link(System.IO.Path.Combine(model, "model.safetensors"));
         foreach (string file in Directory.GetFiles(ReferenceData.Tokenizer(TokenizerOf[fixture])))
             if (!file.EndsWith(".jsonl", StringComparison.Ordinal) && !file.EndsWith("disagreements.json", StringComparison.Ordinal)) Link(file);
-        Hidden = ConfigJson.Load(System.IO.Path.Combine(model, "config.json")).Int("hidden_size");
+        // The family's reading of its config: NomicBERT names the width n_embd, not hidden_size.
+        var config = ConfigJson.Load(System.IO.Path.Combine(model, "config.json"));
+        Hidden = ModelFamilies.Recognize(config).Spec(config, null).Hidden;
     }
 
     public string Fixture { get; }
