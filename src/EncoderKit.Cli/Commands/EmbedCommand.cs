@@ -46,13 +46,15 @@ static class EmbedCommand
 
             using SentenceEncoder encoder = await model.LoadAsync(parsed, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
+            int width = options.TruncateDim ?? encoder.Dimension;
+            if (wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary && width % 8 != 0)
+                throw new EncoderKitException(ErrorKind.BadInput, $"{EmbeddingQuantizer.Name(wanted)} packs 8 dimensions to a byte; {width} is not a multiple of 8", field: "--precision");
             float[][] embeddings = EncodeProgressView.Run("embedding", inputs.Count, encoder.BatchSize, progress => tokenized
                 ? encoder.EncodeTokens(inputs.Select(t => new TokenizedText(t.Ids!, t.TypeIds)).ToArray(), 0, options with { Progress = progress }, cancellationToken)
                 : encoder.Encode(inputs.Select(t => t.Text).ToArray(), parsed.GetValue(prompt), parsed.GetValue(prefix),
                     options with { Progress = progress }, cancellationToken));
 
             EmbeddingRows rows;
-            int width = options.TruncateDim ?? encoder.Dimension;
             if (wanted == EmbeddingPrecision.Float32) rows = new EmbeddingRows(embeddings, width);
             else
             {
