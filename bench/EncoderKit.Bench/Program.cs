@@ -6,6 +6,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["forward"] = ForwardBench.Run,
     ["tokenize"] = a => TokenizerBench.Run(a.Raw),
     ["families"] = FamilyBench.Run,
+    ["embed"] = EmbedBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {

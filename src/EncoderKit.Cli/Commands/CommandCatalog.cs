@@ -6,5 +6,8 @@ namespace EncoderKit.Cli.Commands;
 static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
-        [FillMaskCommand.Create(), ForwardCommand.Create(), TokenizeCommand.Create(), DownloadCommand.Create(), CacheCommand.Create()];
+        [
+            FillMaskCommand.Create(), ForwardCommand.Create(), TokenizeCommand.Create(), EmbedCommand.Create(), SimilarityCommand.Create(),
+            SearchCommand.Create(), DownloadCommand.Create(), CacheCommand.Create(),
+        ];
 }

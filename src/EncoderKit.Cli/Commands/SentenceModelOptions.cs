@@ -1,0 +1,74 @@
+using System.CommandLine;
+using EncoderKit.Hub;
+using EncoderKit.SentenceEmbeddings;
+using Microsoft.Extensions.Logging;
+
+namespace EncoderKit.Cli.Commands;
+
+/// <summary>The options of the commands that load a sentence encoder (embed, similarity, search), and the loading.</summary>
+sealed class SentenceModelOptions
+{
+    readonly ModelOptions _model = new();
+
+    public Option<string?> Revision { get; } = new("--revision") { Description = "Hub branch, tag or commit (default: main)" };
+    public Option<int?> Dim { get; } = new("--dim") { Description = "Matryoshka: keep the first N dimensions, then normalise" };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Inputs per forward pass", DefaultValueFactory = _ => 32 };
+    public Option<int?> MaxLength { get; } = new("--max-length") { Description = "Truncate inputs to N tokens (default: the model's max_seq_length)" };
+    public Option<bool> Normalize { get; } = new("--normalize") { Description = "L2-normalise even when the model has no Normalize module" };
+    public Option<bool> NoNormalize { get; } = new("--no-normalize") { Description = "Return the vectors before the model's final Normalize module" };
+
+    public void AddTo(Command command)
+    {
+        _model.AddTo(command);
+        command.Options.Add(Revision);
+        command.Options.Add(Dim);
+        command.Options.Add(BatchSize);
+        command.Options.Add(MaxLength);
+        command.Options.Add(Normalize);
+        command.Options.Add(NoNormalize);
+    }
+
+    /// <summary>Per call settings from the options; progress is added by the caller.</summary>
+    public EmbedOptions Embed(ParseResult parsed) => (parsed.GetValue(Normalize), parsed.GetValue(NoNormalize)) switch
+    {
+        (true, true) => throw new EncoderKitException(ErrorKind.BadInput, "give --normalize or --no-normalize, not both", field: "--normalize"),
+        (true, false) => new EmbedOptions { Normalize = true },
+        (false, true) => new EmbedOptions { Normalize = false },
+        _ => new EmbedOptions(),
+    };
+
+    public async Task<SentenceEncoder> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        int batchSize = parsed.GetValue(BatchSize);
+        if (batchSize < 1) throw new EncoderKitException(ErrorKind.BadInput, $"must be at least 1, got {batchSize}", field: "--batch-size");
+        string model = parsed.GetValue(_model.Model)!;
+        string folder = await DownloadProgressView.ResolveAsync(model, parsed.GetValue(Revision), new HubOptions(), cancellationToken);
+        var options = new SentenceEncoderOptions
+        {
+            Model = model,
+            Compute = _model.Compute(parsed),
+            TruncateDim = parsed.GetValue(Dim),
+            BatchSize = batchSize,
+            MaxSeqLength = parsed.GetValue(MaxLength),
+            Logger = StandardErrorLogger.Instance,
+        };
+        return SentenceEncoder.Load(folder, options);
+    }
+}
+
+/// <summary>Library notices and warnings on standard error, one line each: "encoderkit: warning: …".</summary>
+sealed class StandardErrorLogger : ILogger
+{
+    public static readonly StandardErrorLogger Instance = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!IsEnabled(logLevel)) return;
+        string prefix = logLevel >= LogLevel.Warning ? "encoderkit: warning: " : "encoderkit: note: ";
+        Console.Error.WriteLine(prefix + formatter(state, exception));
+    }
+}

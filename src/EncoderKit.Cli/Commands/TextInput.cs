@@ -1,0 +1,79 @@
+using System.Text.Json;
+
+namespace EncoderKit.Cli.Commands;
+
+/// <summary>One input text (and, for pairs, its partner) with the line it came from; or, from JSON lines, token ids.</summary>
+readonly record struct InputText(string Text, string? Pair, int Line, int[]? Ids = null, int[]? TypeIds = null);
+
+/// <summary>
+/// Texts from the command line, a file, or standard input: one text per line, or with --jsonl one JSON object per
+/// line (<c>{"text": …}</c>, and <c>"text_pair"</c> for pairs; or, already tokenized, <c>{"input_ids": [...],
+/// "token_type_ids": [...]}</c>). A line that is not such an object is an error naming the source and the line number.
+/// </summary>
+static class TextInput
+{
+    /// <param name="positional">Texts given as arguments; when there are any, nothing is read.</param>
+    /// <param name="file">A file to read; null or "-" for standard input.</param>
+    /// <param name="tabPairs">In line mode, split each line at its first tab into text and pair.</param>
+    public static List<InputText> Read(IReadOnlyList<string> positional, string? file, bool jsonl, bool tabPairs = false)
+    {
+        if (positional.Count > 0)
+        {
+            if (file is not null) throw new EncoderKitException(ErrorKind.BadInput, "give texts as arguments or with --input, not both", field: "--input");
+            return positional.Select((t, i) => new InputText(t, null, i + 1)).ToList();
+        }
+        bool stdin = file is null or "-";
+        if (!stdin && !File.Exists(file)) throw new EncoderKitException(ErrorKind.MissingFile, "no such input file", file);
+        string source = stdin ? "stdin" : file!;
+        using TextReader reader = stdin ? new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8) : new StreamReader(file!, System.Text.Encoding.UTF8);
+        var texts = new List<InputText>();
+        int number = 0;
+        for (string? line; (line = reader.ReadLine()) is not null;)
+        {
+            number++;
+            if (jsonl) texts.Add(ParseJson(line, source, number));
+            else if (tabPairs)
+            {
+                int tab = line.IndexOf('\t');
+                if (tab < 0) throw new EncoderKitException(ErrorKind.BadInput, "expected two texts separated by a tab", source, $"line {number}");
+                texts.Add(new InputText(line[..tab], line[(tab + 1)..], number));
+            }
+            else texts.Add(new InputText(line, null, number));
+        }
+        return texts;
+    }
+
+    static InputText ParseJson(string line, string source, int number)
+    {
+        EncoderKitException Bad(string problem) => new(ErrorKind.BadInput, problem, source, $"line {number}");
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            throw Bad("malformed JSON: " + e.Message.Split(" Path:")[0].Split(" LineNumber:")[0].TrimEnd('.'));
+        }
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw Bad("expected a JSON object {\"text\": ...}");
+            if (root.TryGetProperty("input_ids", out JsonElement ids))
+            {
+                int[] Ints(JsonElement array, string key) => array.ValueKind == JsonValueKind.Array && array.EnumerateArray().All(x => x.TryGetInt32(out _))
+                    ? array.EnumerateArray().Select(x => x.GetInt32()).ToArray()
+                    : throw Bad($"\"{key}\" must be a list of integers");
+                int[] tokens = Ints(ids, "input_ids");
+                int[]? types = root.TryGetProperty("token_type_ids", out JsonElement t) && t.ValueKind != JsonValueKind.Null ? Ints(t, "token_type_ids") : null;
+                if (types is not null && types.Length != tokens.Length) throw Bad($"{types.Length} token_type_ids for {tokens.Length} input_ids");
+                return new InputText("", null, number, tokens, types);
+            }
+            if (!root.TryGetProperty("text", out JsonElement text) || text.ValueKind != JsonValueKind.String) throw Bad("\"text\" must be a string (or give \"input_ids\")");
+            string? pair = null;
+            if (root.TryGetProperty("text_pair", out JsonElement p) && p.ValueKind != JsonValueKind.Null)
+                pair = p.ValueKind == JsonValueKind.String ? p.GetString() : throw Bad("\"text_pair\" must be a string or null");
+            return new InputText(text.GetString()!, pair, number);
+        }
+    }
+}
