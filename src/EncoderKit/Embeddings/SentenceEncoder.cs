@@ -141,8 +141,7 @@ public sealed class SentenceEncoder : IDisposable
         var layers = new List<IEmbeddingLayer>();
         try
         {
-            // When EncoderModel carries its tokenizer, take it from there.
-            Tokenizer tokenizer = Tokenizer.FromFolder(config.TransformerFolder);
+            Tokenizer tokenizer = model.Tokenizer;
             PoolingConfig pooling = config.Pooling ?? PoolingConfig.Mean(model.Spec.Hidden);
             if (!config.IsSentenceTransformers)
                 logger.LogInformation("{Folder}: no {ModulesFile}, so this is not a sentence-transformers model; using mean pooling, as sentence-transformers does",
