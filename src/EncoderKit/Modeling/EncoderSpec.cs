@@ -76,11 +76,15 @@ public sealed record NormPlacement(bool PreNorm, bool FirstLayerAttentionNorm, b
 /// <param name="LocalBase">Frequency base on sliding-window layers, when it differs.</param>
 /// <param name="Fraction">Share of each head's dimensions that rotate.</param>
 /// <param name="Interleaved">Pairs (2i, 2i+1) rotate together (GPT-J layout); otherwise (i, i + d/2) (rotate-half, GPT-NeoX layout).</param>
-/// <param name="DynamicNtkFactor">NomicBERT's scaling for inputs beyond <paramref name="MaxPositions"/>: the base grows with the padded length.</param>
-public sealed record RopeSpec(double Base, double? LocalBase, double Fraction, bool Interleaved, int? MaxPositions, double? DynamicNtkFactor = null)
+/// <param name="MaxPositions">The longest input the model was built for, when the config says.</param>
+/// <param name="DynamicNtk">NomicBERT's scaling for inputs beyond the trained length: the base grows with the padded length.</param>
+public sealed record RopeSpec(double Base, double? LocalBase, double Fraction, bool Interleaved, int? MaxPositions, DynamicNtkSpec? DynamicNtk = null)
 {
     public int RotaryDim(int headDim) => (int)(headDim * Fraction);
 }
+
+/// <summary>Dynamic NTK: for a padded length L &gt; <paramref name="TrainedPositions"/>, base × (Factor × L / TrainedPositions − (Factor − 1))^(d / (d − 2)).</summary>
+public sealed record DynamicNtkSpec(double Factor, int TrainedPositions);
 
 /// <summary>The heads a checkpoint carries on top of the encoder.</summary>
 public sealed record HeadsSpec(MlmHeadSpec? Mlm, bool Pooler, int? NspClasses, ClassifierSpec? Classifier);

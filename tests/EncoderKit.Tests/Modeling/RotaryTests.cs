@@ -17,12 +17,11 @@ public sealed class RotaryTests
     /// <summary>For a unit vector along dimension j &lt; d/2, rotate-half gives cos(p θ_j) at j and sin(p θ_j) at j + d/2.</summary>
     static (Tensor Cos, Tensor Sin) Tables(Rotary rotary, long length)
     {
-        Tensor x = eye(HeadDim / 2, HeadDim).view(1, HeadDim / 2, 1, HeadDim).expand(1, HeadDim / 2, length, HeadDim).contiguous();
-        Tensor rotated = rotary.Apply(x);                                              // [1, d/2, L, d]
-        Tensor j = arange(HeadDim / 2, ScalarType.Int64);
-        Tensor cos = rotated[0].gather(2, j.view(-1, 1, 1).expand(-1, length, 1)).squeeze(-1).t();                 // [L, d/2]
-        Tensor sin = rotated[0].gather(2, (j + HeadDim / 2).view(-1, 1, 1).expand(-1, length, 1)).squeeze(-1).t();
-        return (cos, sin);
+        // Head j of every position holds the unit vector along dimension j: [1, L, d/2 heads, d].
+        Tensor x = eye(HeadDim / 2, HeadDim).view(1, 1, HeadDim / 2, HeadDim).expand(1, length, HeadDim / 2, HeadDim).contiguous();
+        Tensor rotated = rotary.Apply(x)[0];                                                   // [L, d/2, d]
+        Tensor j = arange(HeadDim / 2, ScalarType.Int64).view(1, -1, 1).expand(length, -1, 1);
+        return (rotated.gather(2, j).squeeze(-1), rotated.gather(2, j + HeadDim / 2).squeeze(-1));   // [L, d/2] each
     }
 
     static Tensor Angles(double @base, long length) =>
@@ -35,7 +34,7 @@ public sealed class RotaryTests
     public void BaseGrowsOnlyBeyondTheTrainedLength(long length, bool scaled)
     {
         using var scope = NewDisposeScope();
-        var rope = new RopeSpec(Base, LocalBase: null, Fraction: 1.0, Interleaved: false, MaxPositions: Trained, DynamicNtkFactor: Factor);
+        var rope = new RopeSpec(Base, LocalBase: null, Fraction: 1.0, Interleaved: false, MaxPositions: null, new DynamicNtkSpec(Factor, Trained));
         using var rotary = new Rotary(rope, Base, HeadDim, length, ScalarType.Float32, CPU);
         double expectedBase = scaled ? Base * Math.Pow(Factor * length / Trained - (Factor - 1), HeadDim / (HeadDim - 2.0)) : Base;
         var (cos, sin) = Tables(rotary, length);

@@ -29,22 +29,20 @@ public sealed class Attention : nn.Module
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
         int heads = spec.Heads, kvHeads = spec.KvHeads, headDim = spec.HeadDim;
-        Tensor[] parts = qkv.forward(x).split([heads * headDim, kvHeads * headDim, kvHeads * headDim], -1);
-        Tensor q = parts[0].view(batch, length, heads, headDim).transpose(1, 2);     // [B, h, L, d]
-        Tensor k = parts[1].view(batch, length, kvHeads, headDim).transpose(1, 2);   // [B, kv, L, d]
-        Tensor v = parts[2].view(batch, length, kvHeads, headDim).transpose(1, 2);
-        if (context.Rotary is { } rotary)
-        {
-            q = rotary.Apply(q);
-            k = rotary.Apply(k);
-        }
+        Tensor projected = qkv.forward(x);                                                        // [B, L, (h + 2 kv) d]
+        // Queries and keys sit side by side in the projection, so one rotation covers both.
+        Tensor queriesKeys = projected.narrow(-1, 0, (heads + kvHeads) * headDim).view(batch, length, heads + kvHeads, headDim);
+        if (context.Rotary is { } rotary) queriesKeys = rotary.Apply(queriesKeys);              // [B, L, h + kv, d]
+        Tensor q = queriesKeys.narrow(2, 0, heads).transpose(1, 2);                               // [B, h, L, d]
+        Tensor k = queriesKeys.narrow(2, heads, kvHeads).transpose(1, 2);                         // [B, kv, L, d]
+        Tensor v = projected.narrow(-1, (heads + kvHeads) * headDim, kvHeads * headDim).view(batch, length, kvHeads, headDim).transpose(1, 2);
         if (kvHeads != heads)
         {
             // Query head h reads key/value head h / (heads / kvHeads): contiguous groups, as repeat_kv does.
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
             v = v.repeat_interleave(heads / kvHeads, dim: 1);
         }
-        Tensor attended = context.Masks.Attend(q, k, v, context.Global);    // [B, h, L, d]
+        Tensor attended = context.Masks.Attend(q, k, v, context.Global);                         // [B, h, L, d]
         Tensor merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
         return output.forward(merged).MoveToOuterDisposeScope();
     }

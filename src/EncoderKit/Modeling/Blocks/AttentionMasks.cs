@@ -69,9 +69,10 @@ public sealed class AttentionMasks : IDisposable
                 q.narrow(2, block.QueryStart, block.Queries),
                 k.narrow(2, block.KeyStart, block.Keys),
                 v.narrow(2, block.KeyStart, block.Keys),
-                block.Mask);
+                block.Mask).transpose(1, 2);                                                  // [B, block, h, d]
         }
-        return cat(parts, 2).MoveToOuterDisposeScope();
+        // Joined as [B, L, h, d], the layout the heads are merged from, and handed back as the [B, h, L, d] view.
+        return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
     }
 
     // [B or 1, 1, queries, keys]: true where |i - j| <= half and key j is real.

@@ -32,15 +32,16 @@ public sealed class EncoderLayer : nn.Module
     {
         using var scope = NewDisposeScope();
         Tensor result;
+        // Residual sums land in the sub-block's fresh output (a + x is x + a exactly), one temporary fewer each.
         if (preNorm)
         {
-            Tensor afterAttention = x + attention.Forward(attentionNorm?.forward(x) ?? x, context);
-            result = afterAttention + mlp.forward(mlpNorm.forward(afterAttention));
+            Tensor afterAttention = attention.Forward(attentionNorm?.forward(x) ?? x, context).add_(x);
+            result = mlp.forward(mlpNorm.forward(afterAttention)).add_(afterAttention);
         }
         else
         {
-            Tensor afterAttention = attentionNorm!.forward(x + attention.Forward(x, context));
-            result = mlpNorm.forward(afterAttention + mlp.forward(afterAttention));
+            Tensor afterAttention = attentionNorm!.forward(attention.Forward(x, context).add_(x));
+            result = mlpNorm.forward(mlp.forward(afterAttention).add_(afterAttention));
         }
         return result.MoveToOuterDisposeScope();
     }

@@ -21,17 +21,19 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor projected = input.forward(x);
         Tensor inner;
-        if (spec.Gated)
+        using (Tensor projected = input.forward(x))                            // [.., I] or gated [.., 2I]
         {
-            Tensor[] halves = projected.chunk(2, -1);
-            inner = Activations.Apply(spec.Activation, halves[0]) * halves[1];
-        }
-        else
-        {
-            inner = Activations.Apply(spec.Activation, projected);
-        }
+            if (spec.Gated)
+            {
+                Tensor[] halves = projected.chunk(2, -1);
+                inner = Activations.Apply(spec.Activation, halves[0]).mul_(halves[1]);
+            }
+            else
+            {
+                inner = Activations.Apply(spec.Activation, projected);
+            }
+        }   // the widest tensor of the block goes before the output projection allocates: at 8192 tokens that is 0.1-0.3 GB
         return output.forward(inner).MoveToOuterDisposeScope();
     }
 }

@@ -50,7 +50,8 @@ public sealed class NomicBert : IEncoderFamily
         double fraction = c.Double("rotary_emb_fraction", 0.0);
         RopeSpec? rope = fraction > 0
             ? new RopeSpec(c.Double("rotary_emb_base", 10_000), LocalBase: null, fraction, c.Bool("rotary_emb_interleaved", false),
-                c.Int("max_trained_positions", 2048), DynamicNtkFactor: c.DoubleOrNull("rotary_scaling_factor") is { } f && f != 0 ? f : null)
+                MaxPositions: c.IntOrNull("n_positions") ?? c.IntOrNull("max_position_embeddings"),
+                DynamicNtk: c.DoubleOrNull("rotary_scaling_factor") is { } f && f != 0 ? new DynamicNtkSpec(f, c.Int("max_trained_positions", 2048)) : null)
             : null;
         var norm = new NormSpec(NormKind.LayerNorm, eps, Bias: true);
 
