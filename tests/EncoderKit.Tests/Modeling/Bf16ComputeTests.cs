@@ -22,7 +22,7 @@ public sealed class Bf16ComputeTests
     const double Unit = 1.0 / 256;   // 2^-8
 
     [Theory]
-    [InlineData("nomic_bert"), InlineData("modernbert"), InlineData("llama_enc"), InlineData("retrieva_bert")]
+    [InlineData("bert"), InlineData("bert-seqcls"), InlineData("nomic_bert"), InlineData("modernbert"), InlineData("llama_enc"), InlineData("retrieva_bert")]
     public void Bf16OutputsStayWithinTheirBound(string name)
     {
         using var fixture = new Fixture(name);
@@ -36,9 +36,13 @@ public sealed class Bf16ComputeTests
         CheckRelative(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), mask, "last_hidden_state");
         for (int i = 0; i < outputs.HiddenStates.Count; i++)
             CheckRelative(outputs.HiddenStates[i], fixture.Expected($"hidden_states.{i}"), mask, $"hidden_states.{i}");
-        Tensor logits = outputs.MlmLogits!;
-        Tensor positions = fixture.Expected("mlm_positions");
-        CheckRelative(logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[2])), fixture.Expected("mlm_logits_at_positions"), null, "mlm_logits_at_positions");
+        if (outputs.MlmLogits is { } logits)
+        {
+            Tensor positions = fixture.Expected("mlm_positions");
+            CheckRelative(logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[2])), fixture.Expected("mlm_logits_at_positions"), null, "mlm_logits_at_positions");
+        }
+        foreach (var (head, expected) in new[] { (outputs.PoolerOutput, "pooler_output"), (outputs.NspLogits, "nsp_logits"), (outputs.ClassifierLogits, "classifier_logits") })
+            if (head is not null) CheckRelative(head, fixture.Expected(expected), null, expected);
     }
 
     static void CheckRelative(Tensor actual, Tensor expected, Tensor? mask, string what)
