@@ -76,6 +76,7 @@ public sealed class EncoderModel : IDisposable
 
         ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
         IEncoderFamily family = ModelFamilies.Recognize(config);
+        Tokenizer? tokenizer = LoadTokenizer(folder);   // before any native memory exists, so its errors leak nothing
         using ITensorSource weights = ModelWeights.Open(folder, allowPickleWeights);
         // The spec's own map tells which base prefix the family uses; heads depend on what the checkpoint holds.
         string basePrefix = family.Weights(family.Spec(config, null)).BasePrefix;
@@ -93,7 +94,7 @@ public sealed class EncoderModel : IDisposable
             throw;
         }
         network.eval();
-        return new EncoderModel(folder, config, family, network, device, LoadTokenizer(folder), names.PrefixInUse);
+        return new EncoderModel(folder, config, family, network, device, tokenizer, names.PrefixInUse);
     }
 
     /// <summary>
