@@ -78,9 +78,8 @@ public sealed class EncoderModel : IDisposable
         IEncoderFamily family = ModelFamilies.Recognize(config);
         Tokenizer? tokenizer = LoadTokenizer(folder);   // before any native memory exists, so its errors leak nothing
         using ITensorSource weights = ModelWeights.Open(folder, allowPickleWeights);
-        // The spec's own map tells which base prefix the family uses; heads depend on what the checkpoint holds.
-        string basePrefix = family.Weights(family.Spec(config, null)).BasePrefix;
-        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), basePrefix);
+        // Heads depend on what the checkpoint holds.
+        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), family.BasePrefix);
         EncoderSpec spec = family.Spec(config, names);
         var parameters = new CheckpointParameters(weights, family.Weights(spec), names.PrefixInUse, dtype, device);
         var network = new EncoderNetwork(spec, parameters);
@@ -114,7 +113,7 @@ public sealed class EncoderModel : IDisposable
         // Task checkpoints (any head) put the encoder under the base prefix, as transformers' *For* classes do.
         HeadsSpec heads = spec.Heads;
         bool anyHead = heads.Mlm is not null || heads.NspClasses is not null || heads.Classifier is not null;
-        string prefix = anyHead ? family.Weights(spec).BasePrefix : "";
+        string prefix = anyHead ? family.BasePrefix : "";
         return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null, prefix);
     }
 

@@ -14,6 +14,9 @@ public interface IEncoderFamily
     /// <summary>Whether this config belongs to the family (model_type, architectures, auto_map).</summary>
     bool Recognizes(ConfigJson config);
 
+    /// <summary>The prefix of encoder tensors in task checkpoints ("bert.", "model."), which bare encoder checkpoints leave out.</summary>
+    string BasePrefix { get; }
+
     /// <param name="checkpoint">The checkpoint's tensor names, which decide the heads; null for a freshly initialised model, whose heads follow `architectures`.</param>
     EncoderSpec Spec(ConfigJson config, CheckpointNames? checkpoint);
 

@@ -12,6 +12,8 @@ public sealed class Bert : IEncoderFamily
 {
     public string Name => "bert";
 
+    public string BasePrefix => "bert.";
+
     public bool Recognizes(ConfigJson config) => config.StringOrNull("model_type") == "bert";
 
     public EncoderSpec Spec(ConfigJson config, CheckpointNames? checkpoint)
@@ -44,7 +46,7 @@ public sealed class Bert : IEncoderFamily
             heads).Validated(config.File);
     }
 
-    public WeightMap Weights(EncoderSpec spec) => new WeightMap("bert.")
+    public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
         .Base("embeddings.word", "embeddings.word_embeddings.weight")
         .Base("embeddings.position", "embeddings.position_embeddings.weight")
         .Base("embeddings.token_type", "embeddings.token_type_embeddings.weight")

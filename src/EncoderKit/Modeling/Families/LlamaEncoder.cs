@@ -27,6 +27,8 @@ public sealed class LlamaEncoder : IEncoderFamily
 {
     public string Name => "llama_enc";
 
+    public string BasePrefix => "model.";
+
     public bool Recognizes(ConfigJson config) => FamilyRecognition.Matches(config, ["llama_enc"], "LlamaEnc", "modeling_llama_enc");
 
     public EncoderSpec Spec(ConfigJson c, CheckpointNames? checkpoint)
@@ -52,7 +54,7 @@ public sealed class LlamaEncoder : IEncoderFamily
             .Validated(c.File);
     }
 
-    public WeightMap Weights(EncoderSpec spec) => new WeightMap("model.")
+    public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
         .Base("embeddings.word", "embed_tokens.weight")
         .Base("layers.{i}.attention_norm.weight", "layers.{i}.input_layernorm.weight")
         .Base("layers.{i}.attention.qkv.weight", "layers.{i}.self_attn.q_proj.weight", "layers.{i}.self_attn.k_proj.weight", "layers.{i}.self_attn.v_proj.weight")

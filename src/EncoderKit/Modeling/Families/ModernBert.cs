@@ -17,6 +17,8 @@ public sealed class ModernBert : IEncoderFamily
 {
     public string Name => "modernbert";
 
+    public string BasePrefix => "model.";
+
     public bool Recognizes(ConfigJson config) => FamilyRecognition.Matches(config, ["modernbert"], "ModernBert");
 
     public EncoderSpec Spec(ConfigJson c, CheckpointNames? checkpoint)
@@ -67,7 +69,7 @@ public sealed class ModernBert : IEncoderFamily
             headsSpec).Validated(c.File);
     }
 
-    public WeightMap Weights(EncoderSpec spec) => new WeightMap("model.")
+    public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
         .Base("embeddings.word", "embeddings.tok_embeddings.weight")
         .Base("embeddings.norm.weight", "embeddings.norm.weight")
         .Base("embeddings.norm.bias", "embeddings.norm.bias")

@@ -14,6 +14,8 @@ public sealed class NomicBert : IEncoderFamily
 {
     public string Name => "nomic_bert";
 
+    public string BasePrefix => "bert.";
+
     public bool Recognizes(ConfigJson config) => FamilyRecognition.Matches(config, ["nomic_bert"], "NomicBert", "modeling_hf_nomic_bert");
 
     public EncoderSpec Spec(ConfigJson c, CheckpointNames? checkpoint)
@@ -80,7 +82,7 @@ public sealed class NomicBert : IEncoderFamily
 
     public WeightMap Weights(EncoderSpec spec)
     {
-        var map = new WeightMap("bert.")
+        var map = new WeightMap(BasePrefix)
             .Base("embeddings.word", "embeddings.word_embeddings.weight")
             .Base("embeddings.position", "embeddings.position_embeddings.weight")
             .Base("embeddings.token_type", "embeddings.token_type_embeddings.weight")

@@ -33,6 +33,8 @@ public sealed class RetrievaBert : IEncoderFamily
 {
     public string Name => "retrieva-bert";
 
+    public string BasePrefix => "bert.";
+
     public bool Recognizes(ConfigJson config) => FamilyRecognition.Matches(config, ["retrieva-bert", "retrieva_bert"], "RetrievaBert", "modeling_retrieva_bert");
 
     public EncoderSpec Spec(ConfigJson c, CheckpointNames? checkpoint)
@@ -59,7 +61,7 @@ public sealed class RetrievaBert : IEncoderFamily
             .Validated(c.File);
     }
 
-    public WeightMap Weights(EncoderSpec spec) => new WeightMap("bert.")
+    public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
         .Base("embeddings.word", "embeddings.word_embeddings.weight")
         .Base("layers.{i}.attention_norm.weight", "encoder.layer.{i}.attention.ln.weight")
         .Base("layers.{i}.attention_norm.bias", "encoder.layer.{i}.attention.ln.bias")
