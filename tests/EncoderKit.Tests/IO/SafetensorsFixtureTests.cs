@@ -74,14 +74,18 @@ public sealed class SafetensorsFixtureTests
     [Theory, MemberData(nameof(Families))]
     public void InputIdsAreMetaJsonsTokenIdsRightPadded(string family)
     {
-        long[][] rows = Meta(family).GetProperty("input_token_ids").EnumerateArray()
+        // Multiple-choice fixtures nest their rows as [B, C, L]; their inputs hold B × C rows of one length.
+        JsonElement tokenIds = Meta(family).GetProperty("input_token_ids");
+        bool nested = tokenIds[0][0].ValueKind == JsonValueKind.Array;
+        long[][] rows = (nested ? tokenIds.EnumerateArray().SelectMany(b => b.EnumerateArray()) : tokenIds.EnumerateArray())
             .Select(r => r.EnumerateArray().Select(id => id.GetInt64()).ToArray()).ToArray();
         int length = rows.Max(r => r.Length);
         using var inputs = SafetensorsFile.Open(Path.Combine(ModelsRoot, family, "inputs.safetensors"));
 
         Assert.True(inputs.TryGet("input_ids", out TensorInfo? ids));
         Assert.Equal(TensorDtype.I64, ids.Dtype);
-        Assert.Equal(new long[] { rows.Length, length }, ids.Shape);
+        long[] rowsShape = nested ? [tokenIds.GetArrayLength(), tokenIds[0].GetArrayLength(), length] : [rows.Length, length];
+        Assert.Equal(rowsShape, ids.Shape);
         long[] storedIds = Int64s(inputs, "input_ids");
         long[] mask = Int64s(inputs, "attention_mask");
         for (int r = 0; r < rows.Length; r++)
