@@ -107,12 +107,11 @@ public sealed class EncoderModel : IDisposable
         Device device = options.ResolveDevice();
         IEncoderFamily family = ModelFamilies.Recognize(config);
         EncoderSpec spec = family.Spec(config, null);
-        var parameters = new RandomParameters(config.Double("initializer_range", 0.02), options.ResolveDtype(device), device, seed);
+        var parameters = new RandomParameters(family.Init(config, spec), options.ResolveDtype(device), device, seed);
         var network = new EncoderNetwork(spec, parameters);
         network.eval();
         // Task checkpoints (any head) put the encoder under the base prefix, as transformers' *For* classes do.
-        HeadsSpec heads = spec.Heads;
-        bool anyHead = heads.Mlm is not null || heads.NspClasses is not null || heads.Classifier is not null;
+        bool anyHead = spec.Heads.All.Any(h => h is not Modeling.Heads.PoolerSpec);
         string prefix = anyHead ? family.BasePrefix : "";
         return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null, prefix);
     }

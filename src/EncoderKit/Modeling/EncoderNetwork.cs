@@ -15,9 +15,7 @@ public sealed class EncoderNetwork : nn.Module
     readonly Embeddings embeddings;
     readonly ModuleList<EncoderLayer> layers;
     readonly Norm? finalNorm;
-    readonly MlmHead? mlm;
-    readonly Dense? pooler, nsp;
-    readonly ClassifierHead? classifier;
+    readonly List<(HeadSpec Spec, Head Module)> heads = [];
 
     public EncoderNetwork(EncoderSpec spec, IParameterSource source) : base("encoder")
     {
@@ -32,26 +30,11 @@ public sealed class EncoderNetwork : nn.Module
             finalNorm = new Norm("final_norm", spec.Hidden, spec.Norm, source);
             register_module("final_norm", finalNorm);
         }
-        HeadsSpec heads = spec.Heads;
-        if (heads.Mlm is not null)
+        foreach (HeadSpec head in spec.Heads.All)
         {
-            mlm = new MlmHead("mlm", spec, heads.Mlm, embeddings.Word, source);
-            register_module("mlm", mlm);
-        }
-        if (heads.Pooler)
-        {
-            pooler = new Dense("pooler", spec.Hidden, spec.Hidden, hasBias: true, source);
-            register_module("pooler", pooler);
-        }
-        if (heads.NspClasses is { } nspClasses)
-        {
-            nsp = new Dense("nsp", spec.Hidden, nspClasses, hasBias: true, source);
-            register_module("nsp", nsp);
-        }
-        if (heads.Classifier is not null)
-        {
-            classifier = new ClassifierHead("classifier", spec.Hidden, heads.Classifier, source);
-            register_module("classifier", classifier);
+            Head module = head.Build(spec, embeddings.Word, source);
+            register_module(head.Module, module);
+            heads.Add((head, module));
         }
     }
 
@@ -60,7 +43,9 @@ public sealed class EncoderNetwork : nn.Module
     /// <param name="inputIds">[B, L] int64.</param>
     /// <param name="attentionMask">[B, L], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
     /// <param name="tokenTypeIds">[B, L] int64; null for all zeros. Ignored by families without token types.</param>
-    public EncoderOutputs Forward(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Outputs outputs)
+    /// <param name="attentionBias">Float [B or 1, heads, L, L] added to every layer's attention scores (ALiBi- or DeBERTa-style positions); null for none.</param>
+    /// <remarks>Dropout applies when the network is in training mode (<c>train()</c>); gradients flow when grad mode is on.</remarks>
+    public EncoderOutputs Forward(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Outputs outputs, Tensor? attentionBias = null)
     {
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
@@ -74,44 +59,46 @@ public sealed class EncoderNetwork : nn.Module
         for (int i = 0; i < layers.Count; i++)
         {
             bool global = Spec.Attention.IsGlobal(i);
-            Tensor next = layers[i].Forward(x, new AttentionContext(masks, global, rotaries?.For(global)));
-            // Free each layer's input as soon as the next exists unless the caller keeps it: at 8192 tokens the
-            // hidden states of all layers would otherwise stay alive until the pass ends (0.5-0.8 GB in fp32).
+            Tensor next = layers[i].Forward(x, new AttentionContext(masks, global, rotaries?.For(global), attentionBias));
+            // Free each layer's input as soon as the next exists unless the caller keeps it: at 8192 tokens the hidden
+            // states of all layers would otherwise stay alive until the pass ends (0.5-0.8 GB in fp32). Autograd
+            // holds its own reference to what backward needs.
             if (!keepHidden) x.Dispose();
             x = next;
             if (keepHidden) hiddenStates.Add(x);
         }
         Tensor last = finalNorm?.forward(x) ?? x.alias();
 
-        Tensor? pooled = pooler is not null && outputs.HasFlag(Outputs.Pooler) || NeedsPooler(outputs)
-            ? pooler!.forward(last.select(1, 0)).tanh()
-            : null;
-        var result = new EncoderOutputs
+        var computed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var inputs = new HeadInputs(last, attentionMask, name => computed.TryGetValue(name, out var t) ? t
+            : throw new InvalidOperationException($"head output '{name}' is read before it is computed; list the head that makes it first"));
+        HashSet<string> needed = NeededHeads(outputs);
+        var requested = new List<(string Name, Tensor Value)>();
+        foreach (var (spec, module) in heads)
         {
-            LastHiddenState = last,
-            HiddenStates = hiddenStates,
-            MlmLogits = mlm is not null && outputs.HasFlag(Outputs.MlmLogits) ? mlm.forward(last) : null,
-            PoolerOutput = outputs.HasFlag(Outputs.Pooler) ? pooled : null,
-            NspLogits = nsp is not null && outputs.HasFlag(Outputs.Nsp) ? nsp.forward(pooled!) : null,
-            ClassifierLogits = classifier is not null && outputs.HasFlag(Outputs.Classifier)
-                ? classifier.forward(PoolForClassifier(last, pooled, attentionMask))
-                : null,
-        };
+            if (!needed.Contains(spec.Output)) continue;
+            Tensor value = module.Forward(inputs);
+            computed[spec.Output] = value;
+            if (outputs.HasFlag(spec.Flag)) requested.Add((spec.Output, value));
+        }
+        var result = new EncoderOutputs { LastHiddenState = last, HiddenStates = hiddenStates, Heads = requested };
         foreach (var (_, tensor) in result.Named()) tensor.MoveToOuterDisposeScope();
         return result;
     }
 
-    bool NeedsPooler(Outputs outputs) =>
-        pooler is not null &&
-        (nsp is not null && outputs.HasFlag(Outputs.Nsp) ||
-         classifier is not null && outputs.HasFlag(Outputs.Classifier) && Spec.Heads.Classifier!.Pooling == ClassifierPooling.Pooler);
-
-    Tensor PoolForClassifier(Tensor last, Tensor? pooled, Tensor? attentionMask) => Spec.Heads.Classifier!.Pooling switch
+    // The requested heads and, transitively, the heads whose outputs they read (NSP reads the pooler's).
+    HashSet<string> NeededHeads(Outputs outputs)
     {
-        ClassifierPooling.Pooler => pooled!,
-        ClassifierPooling.Cls => last.select(1, 0),
-        _ => MeanPool(last, attentionMask),
-    };
+        var needed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = heads.Count - 1; i >= 0; i--)
+        {
+            HeadSpec spec = heads[i].Spec;
+            if (!outputs.HasFlag(spec.Flag) && !needed.Contains(spec.Output)) continue;
+            needed.Add(spec.Output);
+            needed.UnionWith(spec.Reads);
+        }
+        return needed;
+    }
 
     /// <summary>Mean of the real (unpadded) positions: sum(h * mask) / sum(mask).</summary>
     public static Tensor MeanPool(Tensor hidden, Tensor? attentionMask)

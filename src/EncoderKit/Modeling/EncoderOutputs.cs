@@ -13,7 +13,7 @@ public enum Outputs
     Nsp = 8,
     Classifier = 16,
     /// <summary>Every head the checkpoint has.</summary>
-    AllHeads = MlmLogits | Pooler | Nsp | Classifier,
+    AllHeads = ~HiddenStates,
 }
 
 /// <summary>The tensors one forward pass produced; disposing it frees them.</summary>
@@ -21,20 +21,24 @@ public sealed class EncoderOutputs : IDisposable
 {
     public required Tensor LastHiddenState { get; init; }              // [B, L, H]
     public IReadOnlyList<Tensor> HiddenStates { get; init; } = [];     // Layers + 1 of [B, L, H]: embeddings, then each layer's raw output
-    public Tensor? MlmLogits { get; init; }                            // [B, L, V]
-    public Tensor? PoolerOutput { get; init; }                         // [B, H]
-    public Tensor? NspLogits { get; init; }                            // [B, 2]
-    public Tensor? ClassifierLogits { get; init; }                     // [B, labels]
+
+    /// <summary>Each requested head's output under its name ("mlm_logits", "pooler_output", …), in the spec's head order.</summary>
+    public IReadOnlyList<(string Name, Tensor Value)> Heads { get; init; } = [];
+
+    /// <summary>The named head output, or null when it was not asked for or the checkpoint has no such head.</summary>
+    public Tensor? Head(string name) => Heads.FirstOrDefault(h => h.Name == name).Value;
+
+    public Tensor? MlmLogits => Head("mlm_logits");                    // [B, L, V]
+    public Tensor? PoolerOutput => Head("pooler_output");              // [B, H]
+    public Tensor? NspLogits => Head("nsp_logits");                    // [B, 2]
+    public Tensor? ClassifierLogits => Head("classifier_logits");      // [B, labels]
 
     /// <summary>Every output under the names the reference fixtures and <c>encoderkit forward</c> use.</summary>
     public IEnumerable<(string Name, Tensor Value)> Named()
     {
         yield return ("last_hidden_state", LastHiddenState);
         for (int i = 0; i < HiddenStates.Count; i++) yield return ($"hidden_states.{i}", HiddenStates[i]);
-        if (MlmLogits is not null) yield return ("mlm_logits", MlmLogits);
-        if (PoolerOutput is not null) yield return ("pooler_output", PoolerOutput);
-        if (NspLogits is not null) yield return ("nsp_logits", NspLogits);
-        if (ClassifierLogits is not null) yield return ("classifier_logits", ClassifierLogits);
+        foreach (var head in Heads) yield return head;
     }
 
     public void Dispose()

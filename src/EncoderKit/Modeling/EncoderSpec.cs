@@ -1,3 +1,5 @@
+using EncoderKit.Modeling.Heads;
+
 namespace EncoderKit.Modeling;
 
 /// <summary>
@@ -13,7 +15,8 @@ public sealed record EncoderSpec(
     NormSpec Norm,
     NormPlacement Placement,
     RopeSpec? Rope,        // null: learned absolute positions (Embeddings.MaxPositions)
-    HeadsSpec Heads)
+    HeadsSpec Heads,
+    DropoutSpec Dropout)
 {
     /// <summary>Throws <see cref="EncoderKitException"/> when the numbers cannot describe a working model.</summary>
     public EncoderSpec Validated(string configFile)
@@ -32,6 +35,8 @@ public sealed record EncoderSpec(
         Require(Mlp.Intermediate > 0, "intermediate_size", $"must be positive, got {Mlp.Intermediate}");
         Require(Rope is not null || Embeddings.MaxPositions > 0, "max_position_embeddings",
             "a model without rotary positions needs learned position embeddings");
+        Require(Embeddings.Positions != PositionIds.AfterPadding || Embeddings.PadTokenId is not null, "pad_token_id",
+            "positions counted after the padding id need a padding id");
         if (Rope is not null)
             Require(Rope.RotaryDim(Attention.HeadDim) % 2 == 0 && Rope.RotaryDim(Attention.HeadDim) > 0,
                 "rotary_emb_fraction", "the rotary part of a head must be a positive even number of dimensions");
@@ -45,7 +50,19 @@ public sealed record EncoderSpec(
 /// <param name="MaxPositions">Rows of the learned absolute position table; 0 when positions are rotary.</param>
 /// <param name="TypeVocabSize">Rows of the token-type table; 0 when the family has no token types.</param>
 /// <param name="Norm">Whether a norm follows the summed embeddings.</param>
-public sealed record EmbeddingSpec(int VocabSize, int MaxPositions, int TypeVocabSize, bool Norm, int? PadTokenId);
+/// <param name="Positions">How learned position ids are numbered; ignored with rotary positions.</param>
+public sealed record EmbeddingSpec(int VocabSize, int MaxPositions, int TypeVocabSize, bool Norm, int? PadTokenId, PositionIds Positions = PositionIds.Sequential);
+
+public enum PositionIds
+{
+    /// <summary>0 .. L-1 in every row (BERT).</summary>
+    Sequential,
+    /// <summary>
+    /// RoBERTa's numbering: the i-th non-padding token of a row gets pad_token_id + i (i from 1), padding tokens get
+    /// pad_token_id, so the table's first pad_token_id + 1 rows are never read by real tokens.
+    /// </summary>
+    AfterPadding,
+}
 
 /// <param name="LocalWindow">Total width of the sliding window (tokens see |i - j| &lt;= LocalWindow / 2) on local layers; null: every layer global.</param>
 /// <param name="GlobalEveryNLayers">Layer i is global when i % N == 0 (ModernBERT's rule); ignored without a window.</param>
@@ -86,17 +103,31 @@ public sealed record RopeSpec(double Base, double? LocalBase, double Fraction, b
 /// <summary>Dynamic NTK: for a padded length L &gt; <paramref name="TrainedPositions"/>, base × (Factor × L / TrainedPositions − (Factor − 1))^(d / (d − 2)).</summary>
 public sealed record DynamicNtkSpec(double Factor, int TrainedPositions);
 
-/// <summary>The heads a checkpoint carries on top of the encoder.</summary>
-public sealed record HeadsSpec(MlmHeadSpec? Mlm, bool Pooler, int? NspClasses, ClassifierSpec? Classifier);
+/// <summary>The heads a checkpoint carries on top of the encoder, in the order they are built and run.</summary>
+public sealed record HeadsSpec(IReadOnlyList<HeadSpec> All)
+{
+    public static HeadsSpec None { get; } = new([]);
 
-/// <param name="Transform">Dense + activation + norm before the decoder (BERT's cls.predictions.transform); null: decoder reads the hidden states directly.</param>
-/// <param name="TiedDecoder">The decoder weight is the word-embedding matrix.</param>
-public sealed record MlmHeadSpec(MlmTransformSpec? Transform, bool TiedDecoder, bool DecoderBias);
+    /// <summary>The head of type <typeparamref name="T"/>, or null when the checkpoint has none.</summary>
+    public T? Get<T>() where T : HeadSpec => All.OfType<T>().FirstOrDefault();
 
-public sealed record MlmTransformSpec(Activation Activation, NormSpec Norm, bool DenseBias);
+    /// <summary>The masked-language-model head, when there is one.</summary>
+    public MlmHeadSpec? Mlm => Get<MlmHeadSpec>();
 
-public enum ClassifierPooling { Cls, Mean, Pooler }
+    public override string ToString() => $"HeadsSpec {{ {string.Join(", ", All)} }}";
+}
 
-/// <param name="Pooling">Pooler: BERT's tanh pooler output; Cls / Mean: pooled last hidden state then <paramref name="Transform"/>.</param>
-/// <param name="Transform">ModernBERT's head (dense, activation, norm) between pooling and the classifier; null for BERT.</param>
-public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, MlmTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames);
+/// <summary>
+/// Dropout probabilities, each applied only in training mode and only where the family's reference applies it;
+/// 0 where the reference has no dropout there.
+/// </summary>
+/// <param name="Embedding">On the embeddings' output (after the embedding norm).</param>
+/// <param name="AttentionProbabilities">On the attention weights, inside scaled_dot_product_attention.</param>
+/// <param name="AttentionOutput">On the attention block's output projection, before the residual.</param>
+/// <param name="MlpInner">On the MLP's activated (gated) inner features, before its output projection (ModernBERT).</param>
+/// <param name="MlpOutput">On the MLP's output projection, before the residual.</param>
+/// <param name="Classifier">On a classifier's input features, right before its output projection.</param>
+public sealed record DropoutSpec(double Embedding, double AttentionProbabilities, double AttentionOutput, double MlpInner, double MlpOutput, double Classifier)
+{
+    public static DropoutSpec None { get; } = new(0, 0, 0, 0, 0, 0);
+}

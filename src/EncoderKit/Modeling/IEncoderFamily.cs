@@ -21,6 +21,9 @@ public interface IEncoderFamily
     EncoderSpec Spec(ConfigJson config, CheckpointNames? checkpoint);
 
     WeightMap Weights(EncoderSpec spec);
+
+    /// <summary>How the reference initialises a fresh model of this config (its <c>_init_weights</c>), for <see cref="RandomParameters"/>.</summary>
+    InitRules Init(ConfigJson config, EncoderSpec spec);
 }
 
 /// <summary>The tensor names a checkpoint holds, and which base prefix ("bert.", "model.") it uses.</summary>

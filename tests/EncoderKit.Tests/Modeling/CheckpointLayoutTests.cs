@@ -1,4 +1,5 @@
 using EncoderKit.IO;
+using EncoderKit.Modeling.Heads;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -29,7 +30,7 @@ public sealed class CheckpointLayoutTests
         using var reloaded = EncoderModel.Load(saved.Path);
         using var first = EncoderModel.Load(ReferenceData.Model(fixture));
         Assert.Equal(first.Spec.ToString(), reloaded.Spec.ToString());
-        Assert.Equal(first.Spec.Heads.Classifier?.LabelNames, reloaded.Spec.Heads.Classifier?.LabelNames);
+        Assert.Equal(first.Spec.Heads.Get<ClassifierSpec>()?.LabelNames, reloaded.Spec.Heads.Get<ClassifierSpec>()?.LabelNames);
     }
 
     static void Rewrite(TempFolder folder, Func<string, string?> rename)
@@ -67,8 +68,8 @@ public sealed class CheckpointLayoutTests
         Rewrite(bare, n => n.StartsWith("bert.", StringComparison.Ordinal) ? n["bert.".Length..] : null);
         using var model = EncoderModel.Load(bare.Path);
         Assert.Null(model.Spec.Heads.Mlm);
-        Assert.Null(model.Spec.Heads.NspClasses);
-        Assert.True(model.Spec.Heads.Pooler);
+        Assert.Null(model.Spec.Heads.Get<NspHeadSpec>());
+        Assert.NotNull(model.Spec.Heads.Get<PoolerSpec>());
         using var expected = LastHiddenState(ReferenceData.Model("bert"));
         using var got = LastHiddenState(bare.Path);
         Assert.True(got.equal(expected).all().item<bool>());

@@ -1,6 +1,7 @@
 using EncoderKit.Engine;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Modeling.Heads;
 using EncoderKit.Tests.IO;
 using static TorchSharp.torch;
 
@@ -128,8 +129,8 @@ public sealed class ModernBertClassifierTests
         mask[2].narrow(0, 3, Length - 3).fill_(0);    // 3 real tokens: inside it
 
         using var model = EncoderModel.Load(folder.Path);
-        Assert.Equal(pooling == "mean" ? ClassifierPooling.Mean : ClassifierPooling.Cls, model.Spec.Heads.Classifier!.Pooling);
-        Assert.Equal(["neg", "neu", "pos"], model.Spec.Heads.Classifier.LabelNames);
+        Assert.Equal(pooling == "mean" ? ClassifierPooling.Mean : ClassifierPooling.Cls, model.Spec.Heads.Get<ClassifierSpec>()!.Pooling);
+        Assert.Equal(["neg", "neu", "pos"], model.Spec.Heads.Get<ClassifierSpec>()!.LabelNames);
         using var outputs = model.Forward(ids, mask, outputs: Outputs.Classifier);
         Tensor expected = ReferenceLogits(weights, ids, mask, pooling);
         TensorAssert.Close(outputs.ClassifierLogits!, expected, 1e-5, what: "classifier_logits");

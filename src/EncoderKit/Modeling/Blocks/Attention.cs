@@ -7,17 +7,21 @@ namespace EncoderKit.Modeling.Blocks;
 /// <param name="Masks">The forward pass's padding and sliding-window masks.</param>
 /// <param name="Global">Whether this layer sees every key (otherwise only those within the sliding window).</param>
 /// <param name="Rotary">Rotary tables for this layer's base; null for learned absolute positions.</param>
-public readonly record struct AttentionContext(AttentionMasks Masks, bool Global, Rotary? Rotary);
+/// <param name="Bias">Float [B or 1, heads, L, L] added to the attention scores before the softmax; null for none.</param>
+public readonly record struct AttentionContext(AttentionMasks Masks, bool Global, Rotary? Rotary, Tensor? Bias = null);
 
 /// <summary>Multi-head self-attention with grouped key/value heads, through scaled_dot_product_attention.</summary>
 public sealed class Attention : nn.Module
 {
     readonly AttentionSpec spec;
+    readonly double probabilitiesDropout, outputDropout;
     readonly Dense qkv, output;
 
-    public Attention(string name, int hidden, AttentionSpec spec, IParameterSource source) : base(name)
+    public Attention(string name, int hidden, AttentionSpec spec, DropoutSpec dropout, IParameterSource source) : base(name)
     {
         this.spec = spec;
+        probabilitiesDropout = dropout.AttentionProbabilities;
+        outputDropout = dropout.AttentionOutput;
         qkv = new Dense(name + ".qkv", hidden, spec.QkvRows, spec.QkvBias, source);
         output = new Dense(name + ".output", spec.Heads * spec.HeadDim, hidden, spec.OutputBias, source);
         register_module("qkv", qkv);
@@ -42,8 +46,8 @@ public sealed class Attention : nn.Module
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
             v = v.repeat_interleave(heads / kvHeads, dim: 1);
         }
-        Tensor attended = context.Masks.Attend(q, k, v, context.Global);                         // [B, h, L, d]
+        Tensor attended = context.Masks.Attend(q, k, v, context.Global, training ? probabilitiesDropout : 0, context.Bias);   // [B, h, L, d]
         Tensor merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
-        return output.forward(merged).MoveToOuterDisposeScope();
+        return Dropout.Apply(output.forward(merged), outputDropout, training).MoveToOuterDisposeScope();
     }
 }

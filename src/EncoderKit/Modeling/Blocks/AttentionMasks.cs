@@ -56,23 +56,41 @@ public sealed class AttentionMasks : IDisposable
 
     /// <summary>Scaled dot-product attention of <paramref name="q"/> over the keys this layer may see.</summary>
     /// <param name="q">[B, h, L, d], like <paramref name="k"/> and <paramref name="v"/> (key/value heads already repeated).</param>
+    /// <param name="dropout">Dropout probability on the attention weights (training only; 0 in inference).</param>
+    /// <param name="bias">Float [B or 1, h, L, L] added to the scores before the softmax; null for none.</param>
     /// <returns>[B, h, L, d].</returns>
-    public Tensor Attend(Tensor q, Tensor k, Tensor v, bool global)
+    public Tensor Attend(Tensor q, Tensor k, Tensor v, bool global, double dropout = 0, Tensor? bias = null)
     {
-        if (global || blocks is null) return nn.functional.scaled_dot_product_attention(q, k, v, Padding);
+        if (global || blocks is null)
+        {
+            if (bias is null) return nn.functional.scaled_dot_product_attention(q, k, v, Padding, dropout);
+            using var biased = AddMask(bias, Padding);
+            return nn.functional.scaled_dot_product_attention(q, k, v, biased, dropout);
+        }
         using var scope = NewDisposeScope();
         var parts = new Tensor[blocks.Count];
         for (int b = 0; b < blocks.Count; b++)
         {
             WindowBlock block = blocks[b];
+            Tensor mask = bias is null ? block.Mask
+                : AddMask(bias.narrow(2, block.QueryStart, block.Queries).narrow(3, block.KeyStart, block.Keys), block.Mask);
             parts[b] = nn.functional.scaled_dot_product_attention(
                 q.narrow(2, block.QueryStart, block.Queries),
                 k.narrow(2, block.KeyStart, block.Keys),
                 v.narrow(2, block.KeyStart, block.Keys),
-                block.Mask).transpose(1, 2);                                                  // [B, block, h, d]
+                mask, dropout).transpose(1, 2);                                                  // [B, block, h, d]
         }
         // Joined as [B, L, h, d], the layout the heads are merged from, and handed back as the [B, h, L, d] view.
         return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    // An additive bias with -inf where a boolean mask forbids the key: the float mask scaled_dot_product_attention adds.
+    static Tensor AddMask(Tensor bias, Tensor? allowed)
+    {
+        if (allowed is null) return bias.alias();
+        using var forbidden = allowed.logical_not();
+        using var blocked = zeros(allowed.shape, bias.dtype, bias.device).masked_fill_(forbidden, double.NegativeInfinity);
+        return bias + blocked;
     }
 
     // [B or 1, 1, queries, keys]: true where |i - j| <= half and key j is real.

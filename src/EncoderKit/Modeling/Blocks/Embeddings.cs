@@ -7,13 +7,16 @@ namespace EncoderKit.Modeling.Blocks;
 /// <summary>Token (+ learned position) (+ token type) embeddings, then the embedding norm where the family has one.</summary>
 public sealed class Embeddings : nn.Module
 {
+    readonly EmbeddingSpec spec;
+    readonly double dropout;
     readonly Parameter word;
     readonly Parameter? position, tokenType;
     readonly Norm? norm;
 
     public Embeddings(string name, EncoderSpec spec, IParameterSource source) : base(name)
     {
-        EmbeddingSpec e = spec.Embeddings;
+        EmbeddingSpec e = this.spec = spec.Embeddings;
+        dropout = spec.Dropout.Embedding;
         word = Register("word", new Parameter(source.Take(name + ".word", [e.VocabSize, spec.Hidden], Init.Normal)));
         if (spec.Rope is null)
             position = Register("position", new Parameter(source.Take(name + ".position", [e.MaxPositions, spec.Hidden], Init.Normal)));
@@ -36,11 +39,21 @@ public sealed class Embeddings : nn.Module
         using var scope = NewDisposeScope();
         Tensor x = Lookup(word, inputIds);
         if (position is not null)
-            x = x + Lookup(position, arange(inputIds.shape[1], ScalarType.Int64, inputIds.device)).unsqueeze(0);
+            x = x + Lookup(position, PositionIds(inputIds));
         if (tokenType is not null)
             x = x + (tokenTypeIds is null ? tokenType[0] : Lookup(tokenType, tokenTypeIds));
         if (norm is not null) x = norm.forward(x);
-        return x.MoveToOuterDisposeScope();
+        return Dropout.Apply(x, dropout, training).MoveToOuterDisposeScope();
+    }
+
+    // [1, L] for sequential positions; [B, L] counted after the padding id (RoBERTa's create_position_ids_from_input_ids).
+    Tensor PositionIds(Tensor inputIds)
+    {
+        if (spec.Positions == Modeling.PositionIds.Sequential)
+            return arange(inputIds.shape[1], ScalarType.Int64, inputIds.device).unsqueeze(0);
+        long pad = spec.PadTokenId!.Value;
+        Tensor real = inputIds.ne(pad).to_type(ScalarType.Int64);
+        return real.cumsum(1) * real + pad;
     }
 
     static Tensor Lookup(Tensor table, Tensor ids) =>

@@ -7,11 +7,14 @@ namespace EncoderKit.Modeling.Blocks;
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     readonly MlpSpec spec;
+    readonly double innerDropout, outputDropout;
     readonly Dense input, output;
 
-    public Mlp(string name, int hidden, MlpSpec spec, IParameterSource source) : base(name)
+    public Mlp(string name, int hidden, MlpSpec spec, DropoutSpec dropout, IParameterSource source) : base(name)
     {
         this.spec = spec;
+        innerDropout = dropout.MlpInner;
+        outputDropout = dropout.MlpOutput;
         input = new Dense(name + ".input", hidden, spec.Gated ? 2L * spec.Intermediate : spec.Intermediate, spec.InputBias, source);
         output = new Dense(name + ".output", spec.Intermediate, hidden, spec.OutputBias, source);
         register_module("input", input);
@@ -30,14 +33,14 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             if (spec.Gated)
             {
                 Tensor[] halves = projected.chunk(2, -1);
-                inner = Activations.Apply(spec.Activation, halves[0]).mul_(halves[1]);
+                inner = InPlace.Multiply(Activations.Apply(spec.Activation, halves[0]), halves[1]);
             }
             else
             {
                 inner = Activations.Apply(spec.Activation, projected);
             }
-            inner.MoveToOuterDisposeScope();
+            inner = Dropout.Apply(inner, innerDropout, training).MoveToOuterDisposeScope();
         }
-        return output.forward(inner).MoveToOuterDisposeScope();
+        return Dropout.Apply(output.forward(inner), outputDropout, training).MoveToOuterDisposeScope();
     }
 }

@@ -46,7 +46,7 @@ public sealed class Rotary : IDisposable
         Tensor rotating = rotaryDim == headDim ? x : x.narrow(-1, 0, rotaryDim);
         long[] pairs = interleaved ? [.. x.shape[..^1], rotaryDim / 2, 2] : [.. x.shape[..^1], 2, rotaryDim / 2];
         Tensor partners = rotating.reshape(pairs).flip(-1 - (interleaved ? 0 : 1)).view(rotating.shape);   // x2, x1 (or odd, even)
-        Tensor rotated = (rotating * cos).add_(partners.mul_(signedSin));
+        Tensor rotated = InPlace.Add(rotating * cos, InPlace.Multiply(partners, signedSin));
         Tensor result = rotaryDim == headDim ? rotated : cat([rotated, x.narrow(-1, rotaryDim, headDim - rotaryDim)], -1);
         return result.MoveToOuterDisposeScope();
     }

@@ -1,5 +1,6 @@
 using EncoderKit.IO;
 using EncoderKit.Modeling.Blocks;
+using EncoderKit.Modeling.Heads;
 
 namespace EncoderKit.Modeling.Families;
 
@@ -30,11 +31,11 @@ public sealed class Bert : IEncoderFamily
         bool classifier = Architecture("ForSequenceClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
         bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (nsp || classifier || c.Architectures.Count == 0 || Architecture("Model"));
 
-        var heads = new HeadsSpec(
-            Mlm: mlm ? new MlmHeadSpec(new MlmTransformSpec(act, norm, DenseBias: true), c.TieWordEmbeddings, DecoderBias: true) : null,
-            Pooler: pooler,
-            NspClasses: nsp ? 2 : null,
-            Classifier: classifier ? new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames) : null);
+        var heads = new List<HeadSpec>();
+        if (mlm) heads.Add(new MlmHeadSpec(new HeadTransformSpec(act, norm, DenseBias: true), c.TieWordEmbeddings, DecoderBias: true));
+        if (pooler) heads.Add(new PoolerSpec());
+        if (nsp) heads.Add(new NspHeadSpec(Classes: 2));
+        if (classifier) heads.Add(new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames));
         return new EncoderSpec(
             c.NumHiddenLayers, c.HiddenSize,
             new EmbeddingSpec(c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize, Norm: true, c.PadTokenId),
@@ -43,7 +44,11 @@ public sealed class Bert : IEncoderFamily
             norm,
             new NormPlacement(PreNorm: false, FirstLayerAttentionNorm: true, FinalNorm: false),
             Rope: null,
-            heads).Validated(config.File);
+            new HeadsSpec(heads),
+            // Where BertModel's nn.Dropout modules sit: after the embedding LayerNorm, on the attention probabilities,
+            // on each sub-block's output dense before its residual LayerNorm, and on the classifier's input.
+            new DropoutSpec(Embedding: c.HiddenDropoutProb, AttentionProbabilities: c.AttentionProbsDropoutProb, AttentionOutput: c.HiddenDropoutProb,
+                MlpInner: 0, MlpOutput: c.HiddenDropoutProb, Classifier: c.ClassifierDropout ?? c.HiddenDropoutProb)).Validated(config.File);
     }
 
     public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
@@ -64,16 +69,16 @@ public sealed class Bert : IEncoderFamily
         .Base("layers.{i}.mlp.output.bias", "encoder.layer.{i}.output.dense.bias")
         .Base("layers.{i}.mlp_norm.weight", "encoder.layer.{i}.output.LayerNorm.weight")
         .Base("layers.{i}.mlp_norm.bias", "encoder.layer.{i}.output.LayerNorm.bias")
-        .Base("pooler.weight", "pooler.dense.weight")
-        .Base("pooler.bias", "pooler.dense.bias")
+        .Base("pooler.dense.weight", "pooler.dense.weight")
+        .Base("pooler.dense.bias", "pooler.dense.bias")
         .Head("mlm.transform.dense.weight", "cls.predictions.transform.dense.weight")
         .Head("mlm.transform.dense.bias", "cls.predictions.transform.dense.bias")
         .Head("mlm.transform.norm.weight", "cls.predictions.transform.LayerNorm.weight")
         .Head("mlm.transform.norm.bias", "cls.predictions.transform.LayerNorm.bias")
         .Head("mlm.decoder", "cls.predictions.decoder.weight")
         .Head("mlm.decoder_bias", "cls.predictions.bias")
-        .Head("nsp.weight", "cls.seq_relationship.weight")
-        .Head("nsp.bias", "cls.seq_relationship.bias")
+        .Head("nsp.output.weight", "cls.seq_relationship.weight")
+        .Head("nsp.output.bias", "cls.seq_relationship.bias")
         .Head("classifier.output.weight", "classifier.weight")
         .Head("classifier.output.bias", "classifier.bias")
         .Alias("LayerNorm.weight", "LayerNorm.gamma")
@@ -83,6 +88,10 @@ public sealed class Bert : IEncoderFamily
         .Ignore(@"cls\.predictions\.decoder\.bias")
         // With a tied decoder, transformers ignores a stored decoder weight; so do we.
         .Ignore(spec.Heads.Mlm is { TiedDecoder: true } ? @"cls\.predictions\.decoder\.weight" : "(?!)");
+
+    /// <summary>BertPreTrainedModel._init_weights: Linear and Embedding normal(0, initializer_range), the word embeddings' padding row zero, biases zero, LayerNorms one.</summary>
+    public InitRules Init(ConfigJson config, EncoderSpec spec) =>
+        new(BertConfig.Read(config).InitializerRange) { ZeroRow = spec.Embeddings.PadTokenId is int pad ? ("embeddings.word", pad) : null };
 }
 
 /// <summary>config.json of a BERT checkpoint: every key bert-base-cased's config has, unknown keys left in <see cref="ConfigJson.Root"/>.</summary>

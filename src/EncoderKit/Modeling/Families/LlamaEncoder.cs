@@ -1,5 +1,6 @@
 using EncoderKit.IO;
 using EncoderKit.Modeling.Blocks;
+using EncoderKit.Modeling.Heads;
 
 namespace EncoderKit.Modeling.Families;
 
@@ -50,7 +51,9 @@ public sealed class LlamaEncoder : IEncoderFamily
             new NormSpec(NormKind.RmsNorm, c.Double("rms_norm_eps", 1e-6), Bias: false),
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),
             new RopeSpec(c.Double("rope_theta", 10_000), LocalBase: null, Fraction: 1.0, Interleaved: false, c.Int("max_position_embeddings", 2048)),
-            new HeadsSpec(mlm ? new MlmHeadSpec(Transform: null, TiedDecoder: tied, DecoderBias: false) : null, Pooler: false, NspClasses: null, Classifier: null))
+            new HeadsSpec(mlm ? [new MlmHeadSpec(Transform: null, TiedDecoder: tied, DecoderBias: false)] : []),
+            // Llama applies dropout only to the attention probabilities.
+            DropoutSpec.None with { AttentionProbabilities = c.Double("attention_dropout", 0) })
             .Validated(c.File);
     }
 
@@ -68,4 +71,8 @@ public sealed class LlamaEncoder : IEncoderFamily
         .Base("layers.{i}.mlp.output.bias", "layers.{i}.mlp.down_proj.bias")
         .Base("final_norm.weight", "norm.weight")
         .Head("mlm.decoder", "lm_head.weight");
+
+    /// <summary>LlamaPreTrainedModel._init_weights: Linear and Embedding normal(0, initializer_range), a padding row (pad_token_id) zero, biases zero, RMSNorms one.</summary>
+    public InitRules Init(ConfigJson config, EncoderSpec spec) =>
+        new(config.Double("initializer_range", 0.02)) { ZeroRow = spec.Embeddings.PadTokenId is int pad ? ("embeddings.word", pad) : null };
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EncoderKit.IO;
 using EncoderKit.Modeling.Blocks;
+using EncoderKit.Modeling.Heads;
 
 namespace EncoderKit.Modeling.Families;
 
@@ -31,7 +32,7 @@ public sealed class ModernBert : IEncoderFamily
         // transformers 5 moved the two bases into rope_parameters; 4.x checkpoints carry them at the top level.
         double globalBase = c.DoubleOrNull("global_rope_theta") ?? RopeTheta(c, "full_attention") ?? 160_000;
         double localBase = c.DoubleOrNull("local_rope_theta") ?? RopeTheta(c, "sliding_attention") ?? globalBase;
-        var headTransform = new MlmTransformSpec(
+        var headTransform = new HeadTransformSpec(
             Activations.Parse(c.StringOrNull("classifier_activation") ?? "gelu", c.File, "classifier_activation"), norm,
             DenseBias: c.Bool("classifier_bias", false));
 
@@ -43,18 +44,20 @@ public sealed class ModernBert : IEncoderFamily
         bool mlm = checkpoint is null ? Architecture("ForMaskedLM") : checkpoint.HasHead("head.dense.weight") && !checkpoint.HasHead("classifier.weight");
         string pooling = c.StringOrNull("classifier_pooling") ?? "cls";
         IReadOnlyList<string> labels = BertConfig.LabelNamesOf(c);
-        var headsSpec = new HeadsSpec(
-            Mlm: mlm ? new MlmHeadSpec(headTransform, TiedDecoder: c.Bool("tie_word_embeddings", true), DecoderBias: c.Bool("decoder_bias", true)) : null,
-            Pooler: false,
-            NspClasses: null,
-            Classifier: classifier
-                ? new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, pooling switch
-                    {
-                        "cls" => ClassifierPooling.Cls,
-                        "mean" => ClassifierPooling.Mean,
-                        _ => throw c.Invalid("classifier_pooling", $"'{pooling}' is neither 'cls' nor 'mean'"),
-                    }, headTransform, Bias: true, labels)
-                : null);
+        var headSpecs = new List<HeadSpec>();
+        if (mlm) headSpecs.Add(new MlmHeadSpec(headTransform, TiedDecoder: c.Bool("tie_word_embeddings", true), DecoderBias: c.Bool("decoder_bias", true)));
+        if (classifier)
+            headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, pooling switch
+            {
+                "cls" => ClassifierPooling.Cls,
+                "mean" => ClassifierPooling.Mean,
+                _ => throw c.Invalid("classifier_pooling", $"'{pooling}' is neither 'cls' nor 'mean'"),
+            }, headTransform, Bias: true, labels));
+        // Where ModernBERT's dropouts sit: after the embedding norm; on the attention probabilities and (out_drop,
+        // the same rate) on the attention output; on the gated features before Wo; between the head and the classifier.
+        double attentionDropout = c.Double("attention_dropout", 0);
+        var dropout = new DropoutSpec(Embedding: c.Double("embedding_dropout", 0), AttentionProbabilities: attentionDropout,
+            AttentionOutput: attentionDropout, MlpInner: c.Double("mlp_dropout", 0), MlpOutput: 0, Classifier: c.Double("classifier_dropout", 0));
 
         return new EncoderSpec(
             layers, hidden,
@@ -66,7 +69,8 @@ public sealed class ModernBert : IEncoderFamily
             norm,
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: false, FinalNorm: true),
             new RopeSpec(globalBase, localBase, Fraction: 1.0, Interleaved: false, MaxPositions: c.Int("max_position_embeddings", 8192)),
-            headsSpec).Validated(c.File);
+            new HeadsSpec(headSpecs),
+            dropout).Validated(c.File);
     }
 
     public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
@@ -102,6 +106,33 @@ public sealed class ModernBert : IEncoderFamily
         .Head("classifier.output.bias", "classifier.bias")
         // With a tied decoder transformers ignores a stored decoder weight; so do we.
         .Ignore(spec.Heads.Mlm is { TiedDecoder: true } ? @"decoder\.weight" : "(?!)");
+
+    /// <summary>
+    /// ModernBertPreTrainedModel._init_weights: every Linear and the token embeddings truncated normal at ±
+    /// initializer_cutoff_factor stds (3 when the config sets it null); std initializer_range for the embeddings, Wqkv
+    /// and Wi; initializer_range / √(2 × layers) for both Wo, the head's dense and the decoder; hidden_size^-½ for
+    /// task classifiers. Biases zero, norms one, and the padding row is drawn like the rest (the truncated normal
+    /// overwrites what nn.Embedding zeroed).
+    /// </summary>
+    public InitRules Init(ConfigJson c, EncoderSpec spec)
+    {
+        double range = c.Double("initializer_range", 0.02);
+        double cutoff = c.Root.ContainsKey("initializer_cutoff_factor") ? c.DoubleOrNull("initializer_cutoff_factor") ?? 3 : 2;
+        double output = range / Math.Sqrt(2.0 * spec.Layers);
+        return new InitRules(range)
+        {
+            CutoffStds = cutoff,
+            StdOverrides =
+            [
+                ("layers.{i}.attention.output.weight", output),
+                ("layers.{i}.mlp.output.weight", output),
+                ("mlm.transform.dense.weight", output),
+                ("mlm.decoder", output),
+                ("classifier.transform.dense.weight", output),
+                ("classifier.output.weight", 1 / Math.Sqrt(spec.Hidden)),
+            ],
+        };
+    }
 
     static double? RopeTheta(ConfigJson c, string layerType) =>
         c.Root["rope_parameters"] is JsonObject p && p[layerType] is JsonObject o && o["rope_theta"] is JsonValue v && v.TryGetValue(out double theta)

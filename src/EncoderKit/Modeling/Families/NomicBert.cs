@@ -1,5 +1,6 @@
 using EncoderKit.IO;
 using EncoderKit.Modeling.Blocks;
+using EncoderKit.Modeling.Heads;
 
 namespace EncoderKit.Modeling.Families;
 
@@ -62,11 +63,16 @@ public sealed class NomicBert : IEncoderFamily
         bool mlm = checkpoint?.HasHead("cls.predictions.transform.dense.weight") ?? architectures.Any(a => a.EndsWith("ForPreTraining", StringComparison.Ordinal));
         bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (classifier || c.Bool("add_pooling_layer", false));
         IReadOnlyList<string> labels = BertConfig.LabelNamesOf(c);
-        var headsSpec = new HeadsSpec(
-            Mlm: mlm ? new MlmHeadSpec(new MlmTransformSpec(headAct, norm, DenseBias: fc1Bias), TiedDecoder: true, DecoderBias: fc1Bias) : null,
-            Pooler: pooler,
-            NspClasses: null,
-            Classifier: classifier ? new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, ClassifierPooling.Pooler, Transform: null, Bias: true, labels) : null);
+        var headSpecs = new List<HeadSpec>();
+        if (mlm) headSpecs.Add(new MlmHeadSpec(new HeadTransformSpec(headAct, norm, DenseBias: fc1Bias), TiedDecoder: true, DecoderBias: fc1Bias));
+        if (pooler) headSpecs.Add(new PoolerSpec());
+        if (classifier) headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, ClassifierPooling.Pooler, Transform: null, Bias: true, labels));
+        // Where the remote code's dropouts sit: emb_drop after emb_ln (embd_pdrop), dropout_p of
+        // scaled_dot_product_attention (attn_pdrop), dropout1 / dropout2 on the attention and MLP outputs before each
+        // residual norm (resid_pdrop). The classifier's rate is assumed to be classifier_dropout, else resid_pdrop.
+        double residual = c.Double("resid_pdrop", 0);
+        var dropout = new DropoutSpec(Embedding: c.Double("embd_pdrop", 0), AttentionProbabilities: c.Double("attn_pdrop", 0),
+            AttentionOutput: residual, MlpInner: 0, MlpOutput: residual, Classifier: c.DoubleOrNull("classifier_dropout") ?? residual);
 
         return new EncoderSpec(
             layers, hidden,
@@ -77,7 +83,8 @@ public sealed class NomicBert : IEncoderFamily
             norm,
             new NormPlacement(PreNorm: false, FirstLayerAttentionNorm: true, FinalNorm: false),
             rope,
-            headsSpec).Validated(c.File);
+            new HeadsSpec(headSpecs),
+            dropout).Validated(c.File);
     }
 
     public WeightMap Weights(EncoderSpec spec)
@@ -98,8 +105,8 @@ public sealed class NomicBert : IEncoderFamily
             .Base("layers.{i}.mlp.output.bias", "encoder.layers.{i}.mlp.fc2.bias")
             .Base("layers.{i}.mlp_norm.weight", "encoder.layers.{i}.norm2.weight")
             .Base("layers.{i}.mlp_norm.bias", "encoder.layers.{i}.norm2.bias")
-            .Base("pooler.weight", "pooler.dense.weight")
-            .Base("pooler.bias", "pooler.dense.bias")
+            .Base("pooler.dense.weight", "pooler.dense.weight")
+            .Base("pooler.dense.bias", "pooler.dense.bias")
             .Head("mlm.transform.dense.weight", "cls.predictions.transform.dense.weight")
             .Head("mlm.transform.dense.bias", "cls.predictions.transform.dense.bias")
             .Head("mlm.transform.norm.weight", "cls.predictions.transform.layer_norm.weight")
@@ -117,4 +124,8 @@ public sealed class NomicBert : IEncoderFamily
             : map.Base("layers.{i}.mlp.input.weight", "encoder.layers.{i}.mlp.fc1.weight")
                  .Base("layers.{i}.mlp.input.bias", "encoder.layers.{i}.mlp.fc1.bias");
     }
+
+    /// <summary>The remote code's _init_weights: Linear and Embedding normal(0, initializer_range), a padding row (when the config names one) zero, biases zero, LayerNorms one.</summary>
+    public InitRules Init(ConfigJson config, EncoderSpec spec) =>
+        new(config.Double("initializer_range", 0.02)) { ZeroRow = spec.Embeddings.PadTokenId is int pad ? ("embeddings.word", pad) : null };
 }

@@ -1,5 +1,6 @@
 using EncoderKit.IO;
 using EncoderKit.Modeling.Blocks;
+using EncoderKit.Modeling.Heads;
 
 namespace EncoderKit.Modeling.Families;
 
@@ -23,7 +24,9 @@ namespace EncoderKit.Modeling.Families;
 /// num_key_value_heads × head_dim rows, head_dim = hidden_size / num_attention_heads, contiguous query groups;</item>
 /// <item>rotate-half RoPE on the first rotary_percent of each head after the projections (bias included),
 /// position ids 0..L-1 per row;</item>
-/// <item>the decoder weight is not stored (tied); no pooler, no NSP head; every LayerNorm has weight and bias.</item>
+/// <item>the decoder weight is not stored (tied); no pooler, no NSP head; every LayerNorm has weight and bias;</item>
+/// <item>dropout and initialisation as MegatronBert's (hidden_dropout_prob, attention_probs_dropout_prob, both 0.1 by
+/// default; normal(0, initializer_range) weights).</item>
 /// </list>
 /// A real checkpoint whose names or shapes differ does not half-load: the loader lists every tensor the model
 /// needs that is missing and every stored tensor nothing asked for, and names the tensor of any shape mismatch.
@@ -44,6 +47,9 @@ public sealed class RetrievaBert : IEncoderFamily
         int hidden = c.Int("hidden_size", 1536), heads = c.Int("num_attention_heads", 24);
         bool mlpBias = c.Bool("mlp_bias", true);
         var norm = new NormSpec(NormKind.LayerNorm, c.Double("layer_norm_eps", 1e-12), Bias: true);
+        // MegatronBert's keys and defaults, and its places: after the embeddings, on the attention probabilities, on
+        // each sub-block's output before its residual. The published config names no rate, so 0.1 applies (assumed).
+        double hiddenDropout = c.Double("hidden_dropout_prob", 0.1);
         bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? c.Strings("architectures").Any(a => a.EndsWith("ForMaskedLM", StringComparison.Ordinal));
 
         return new EncoderSpec(
@@ -55,9 +61,9 @@ public sealed class RetrievaBert : IEncoderFamily
             norm,
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),
             new RopeSpec(c.Double("rope_theta", 10_000), LocalBase: null, c.Double("rotary_percent", 1.0), Interleaved: false, c.Int("max_position_embeddings", 2048)),
-            new HeadsSpec(
-                mlm ? new MlmHeadSpec(new MlmTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true) : null,
-                Pooler: false, NspClasses: null, Classifier: null))
+            new HeadsSpec(mlm ? [new MlmHeadSpec(new HeadTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true)] : []),
+            new DropoutSpec(Embedding: hiddenDropout, AttentionProbabilities: c.Double("attention_probs_dropout_prob", 0.1), AttentionOutput: hiddenDropout,
+                MlpInner: 0, MlpOutput: hiddenDropout, Classifier: c.DoubleOrNull("classifier_dropout") ?? hiddenDropout))
             .Validated(c.File);
     }
 
@@ -82,4 +88,8 @@ public sealed class RetrievaBert : IEncoderFamily
         .Head("mlm.transform.norm.weight", "cls.predictions.transform.LayerNorm.weight")
         .Head("mlm.transform.norm.bias", "cls.predictions.transform.LayerNorm.bias")
         .Head("mlm.decoder_bias", "cls.predictions.bias");
+
+    /// <summary>As MegatronBertPreTrainedModel._init_weights (assumed, like the layout): Linear and Embedding normal(0, initializer_range, default 0.02), the padding row zero, biases zero, LayerNorms one.</summary>
+    public InitRules Init(ConfigJson config, EncoderSpec spec) =>
+        new(config.Double("initializer_range", 0.02)) { ZeroRow = spec.Embeddings.PadTokenId is int pad ? ("embeddings.word", pad) : null };
 }

@@ -1,17 +1,38 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using EncoderKit.Modeling.Blocks;
 
 namespace EncoderKit.Modeling.Heads;
 
-/// <summary>Sequence classification from a pooled vector: optional transform, then a linear layer to the labels.</summary>
-public sealed class ClassifierHead : nn.Module<Tensor, Tensor>
+public enum ClassifierPooling { Cls, Mean, Pooler }
+
+/// <summary>Sequence classification: pooled vector, optional transform, dropout, then a linear layer to the labels.</summary>
+/// <param name="Pooling">Pooler: the pooler head's output (listed before this head); Cls / Mean: pooled last hidden state.</param>
+/// <param name="Transform">Between pooling and the output: ModernBERT's dense / activation / norm, or RoBERTa's dense / tanh; null for BERT.</param>
+public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames) : HeadSpec
 {
+    public override string Module => "classifier";
+    public override string Output => "classifier_logits";
+    public override Outputs Flag => Outputs.Classifier;
+    public override IReadOnlyList<string> Reads => Pooling == ClassifierPooling.Pooler ? [PoolerSpec.OutputName] : [];
+
+    public override Head Build(EncoderSpec spec, Parameter wordEmbeddings, IParameterSource source) =>
+        new ClassifierHead(Module, spec.Hidden, this, spec.Dropout.Classifier, source);
+}
+
+/// <summary>[B, labels] logits from the pooled sequence.</summary>
+public sealed class ClassifierHead : Head
+{
+    readonly ClassifierPooling pooling;
+    readonly double dropout;
     readonly HeadTransform? transform;
     readonly Dense output;
 
-    public ClassifierHead(string name, int hidden, ClassifierSpec spec, IParameterSource source) : base(name)
+    public ClassifierHead(string name, int hidden, ClassifierSpec spec, double dropout, IParameterSource source) : base(name)
     {
+        pooling = spec.Pooling;
+        this.dropout = dropout;
         if (spec.Transform is not null)
         {
             transform = new HeadTransform(name + ".transform", hidden, spec.Transform, source);
@@ -21,9 +42,16 @@ public sealed class ClassifierHead : nn.Module<Tensor, Tensor>
         register_module("output", output);
     }
 
-    public override Tensor forward(Tensor pooled)   // [B, H] → [B, labels]
+    public override Tensor Forward(HeadInputs inputs)
     {
         using var scope = NewDisposeScope();
-        return output.forward(transform?.forward(pooled) ?? pooled).MoveToOuterDisposeScope();
+        Tensor pooled = pooling switch
+        {
+            ClassifierPooling.Pooler => inputs.Output(PoolerSpec.OutputName),
+            ClassifierPooling.Cls => inputs.LastHiddenState.select(1, 0),
+            _ => EncoderNetwork.MeanPool(inputs.LastHiddenState, inputs.AttentionMask),
+        };
+        Tensor features = transform?.forward(pooled) ?? pooled;
+        return output.forward(Blocks.Dropout.Apply(features, dropout, training)).MoveToOuterDisposeScope();
     }
 }

@@ -4,8 +4,19 @@ using static TorchSharp.torch;
 
 namespace EncoderKit.Modeling.Heads;
 
-/// <summary>Masked-language-model logits over the vocabulary: optional transform, then the decoder.</summary>
-public sealed class MlmHead : nn.Module<Tensor, Tensor>
+/// <param name="Transform">Dense + activation + norm before the decoder (BERT's cls.predictions.transform); null: the decoder reads the hidden states directly.</param>
+/// <param name="TiedDecoder">The decoder weight is the word-embedding matrix.</param>
+public sealed record MlmHeadSpec(HeadTransformSpec? Transform, bool TiedDecoder, bool DecoderBias) : HeadSpec
+{
+    public override string Module => "mlm";
+    public override string Output => "mlm_logits";
+    public override Outputs Flag => Outputs.MlmLogits;
+
+    public override Head Build(EncoderSpec spec, Parameter wordEmbeddings, IParameterSource source) => new MlmHead(Module, spec, this, wordEmbeddings, source);
+}
+
+/// <summary>Masked-language-model logits over the vocabulary [B, L, V]: optional transform, then the decoder.</summary>
+public sealed class MlmHead : Head
 {
     readonly HeadTransform? transform;
     readonly Tensor decoderWeight;   // [V, H]; the word embeddings themselves when tied (then not registered here)
@@ -35,10 +46,10 @@ public sealed class MlmHead : nn.Module<Tensor, Tensor>
         }
     }
 
-    public override Tensor forward(Tensor hidden)
+    public override Tensor Forward(HeadInputs inputs)
     {
         using var scope = NewDisposeScope();
-        Tensor x = transform?.forward(hidden) ?? hidden;
+        Tensor x = transform?.forward(inputs.LastHiddenState) ?? inputs.LastHiddenState;
         return nn.functional.linear(x, decoderWeight, decoderBias).MoveToOuterDisposeScope();
     }
 }
