@@ -74,8 +74,8 @@ public sealed record AttentionSpec(int Heads, int KvHeads, int HeadDim, bool Qkv
     public int QkvRows => (Heads + 2 * KvHeads) * HeadDim;
 }
 
-/// <summary>Sigmoid only appears as a gate (NomicBERT's "glu": fc11(x) * sigmoid(fc12(x))).</summary>
-public enum Activation { Gelu, GeluTanh, Silu, Relu, Sigmoid }
+/// <summary>Sigmoid only appears as a gate (NomicBERT's "glu": fc11(x) * sigmoid(fc12(x))); tanh in classifier transforms (RoBERTa's).</summary>
+public enum Activation { Gelu, GeluTanh, Silu, Relu, Sigmoid, Tanh }
 
 /// <param name="Gated">Gated (GLU) MLP: the input projection holds the activated half first, then the linear half, and the block computes act(first) * second.</param>
 public sealed record MlpSpec(int Intermediate, Activation Activation, bool Gated, bool InputBias, bool OutputBias);

@@ -12,6 +12,7 @@ static class Activations
         Activation.Silu => nn.functional.silu(x),
         Activation.Relu => nn.functional.relu(x),
         Activation.Sigmoid => nn.functional.sigmoid(x),
+        Activation.Tanh => x.tanh(),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
     };
 
