@@ -96,4 +96,27 @@ public sealed class SpecOptionTests
         // Compared at real queries: what a padded query computes is left to the implementation (meta.json conventions).
         TensorAssert.Close(attended.transpose(1, 2), expected.transpose(1, 2), 1e-5, attentionMask, "attention with bias");
     }
+
+    [Fact]
+    public void ASigmoidGateDifferentiatesAsWrittenOut()
+    {
+        // NomicBERT's "glu": fc2(sigmoid(fc12(x)) * fc11(x)). Sigmoid's backward reads its own output, so a gate that
+        // multiplied into it in place could not be differentiated.
+        using var mlp = new Mlp("mlp", Hidden, new MlpSpec(16, Activation.Sigmoid, Gated: true, InputBias: true, OutputBias: true), DropoutSpec.None, Random());
+        using var scope = NewDisposeScope();
+        Tensor x = randn([3, Hidden], generator: new Generator(9));
+        Tensor inputWeight = Parameter(mlp, "input.weight"), inputBias = Parameter(mlp, "input.bias");
+        Tensor outputWeight = Parameter(mlp, "output.weight"), outputBias = Parameter(mlp, "output.bias");
+        using (enable_grad()) mlp.forward(x).square().sum().backward();
+        Tensor ours = inputWeight.grad!.clone();
+
+        using var weight = inputWeight.detach().clone().requires_grad_(true);
+        using (enable_grad())
+        {
+            Tensor projected = x.matmul(weight.t()) + inputBias.detach();
+            Tensor inner = projected.narrow(-1, 0, 16).sigmoid() * projected.narrow(-1, 16, 16);
+            (inner.matmul(outputWeight.detach().t()) + outputBias.detach()).square().sum().backward();
+        }
+        TensorAssert.Close(ours, weight.grad!, 1e-5, what: "gradient of the gated input projection");
+    }
 }
