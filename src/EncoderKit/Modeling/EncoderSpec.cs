@@ -37,6 +37,8 @@ public sealed record EncoderSpec(
             "a model without rotary positions needs learned position embeddings");
         Require(Embeddings.Positions != PositionIds.AfterPadding || Embeddings.PadTokenId is not null, "pad_token_id",
             "positions counted after the padding id need a padding id");
+        double[] rates = [Dropout.Embedding, Dropout.AttentionProbabilities, Dropout.AttentionOutput, Dropout.MlpInner, Dropout.MlpOutput, Dropout.Classifier];
+        Require(rates.All(p => p >= 0 && p < 1), "dropout", $"every dropout probability must be in [0, 1), got {Dropout}");
         if (Rope is not null)
             Require(Rope.RotaryDim(Attention.HeadDim) % 2 == 0 && Rope.RotaryDim(Attention.HeadDim) > 0,
                 "rotary_emb_fraction", "the rotary part of a head must be a positive even number of dimensions");

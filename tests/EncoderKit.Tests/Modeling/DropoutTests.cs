@@ -44,6 +44,15 @@ public sealed class DropoutTests
     }
 
     [Fact]
+    public void AProbabilityOutsideZeroToOneIsABadConfig()
+    {
+        ConfigJson config = Config("bert", key => key == "hidden_dropout_prob" ? 1.5 : 0.1);
+        var error = Assert.Throws<EncoderKitException>(() => ModelFamilies.Recognize(config).Spec(config, null));
+        Assert.Equal(ErrorKind.BadConfig, error.Kind);
+        Assert.Contains("1.5", error.Message);
+    }
+
+    [Fact]
     public void BertClassifierDropoutFallsBackToHiddenDropout()
     {
         // The fixture's config has classifier_dropout: null and hidden_dropout_prob: 0.1, as bert-base-cased.

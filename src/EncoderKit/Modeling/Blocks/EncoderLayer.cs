@@ -32,7 +32,7 @@ public sealed class EncoderLayer : nn.Module
     {
         using var scope = NewDisposeScope();
         Tensor result;
-        // Residual sums land in the sub-block's fresh output (a + x is x + a exactly), one temporary fewer each.
+        // In inference, residual sums land in the sub-block's fresh output (a + x is x + a exactly), one temporary fewer each.
         if (preNorm)
         {
             Tensor afterAttention = InPlace.Add(attention.Forward(attentionNorm?.forward(x) ?? x, context), x);
