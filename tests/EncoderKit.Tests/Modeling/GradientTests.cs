@@ -16,6 +16,8 @@ namespace EncoderKit.Tests.Modeling;
 /// </summary>
 public sealed class GradientTests
 {
+    // Fixtures whose head does not load yet (token classification, QA, multiple choice: a typed EncoderKitException)
+    // get no case here, rather than a skipped or passing one.
     public static TheoryData<string> Loadable => new(ReferenceFixtures.Loadable);
 
     public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.Loadable.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));

@@ -119,4 +119,27 @@ public sealed class SpecOptionTests
         }
         TensorAssert.Close(ours, weight.grad!, 1e-5, what: "gradient of the gated input projection");
     }
+
+    [Fact]
+    public void TheNetworksAttentionBiasReachesEveryLayer()
+    {
+        // A bias of -∞ on key 1 for every query hides token 1 exactly as padding it does, in every layer; positions are
+        // learned and sequential, so nothing else about the other tokens changes.
+        using var fixture = new Fixture("bert");
+        using var model = EncoderModel.Load(fixture.Folder);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor ids = fixture.InputIds, types = fixture.TokenTypeIds!, mask = fixture.AttentionMask;
+        long length = ids.shape[1];
+        Tensor bias = zeros(1, 1, length, length);
+        bias[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Colon, 1] = double.NegativeInfinity;
+        Tensor hidden = mask.clone();
+        hidden[TensorIndex.Colon, 1] = 0;
+
+        using EncoderOutputs biased = model.Network.Forward(ids, mask, types, Outputs.LastHiddenState, bias);
+        using EncoderOutputs padded = model.Network.Forward(ids, hidden, types, Outputs.LastHiddenState);
+        using EncoderOutputs plain = model.Network.Forward(ids, mask, types, Outputs.LastHiddenState);
+        TensorAssert.Close(biased.LastHiddenState, padded.LastHiddenState, 1e-5, hidden, "bias -inf on key 1 vs key 1 padded");
+        Assert.True(TensorAssert.MaxAbsDiff(biased.LastHiddenState, plain.LastHiddenState, hidden) > 1e-3, "the bias changed nothing");
+    }
 }
