@@ -23,6 +23,16 @@ public sealed class GradientTests
     public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.Loadable.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
 
     [Fact]
+    public void InferenceModeTurnsGradModeOff()
+    {
+        // The blocks add and multiply in place exactly when grad mode is off; EncoderModel.Forward's inference mode
+        // must count as off, or inference would lose that memory saving.
+        using (inference_mode()) Assert.False(is_grad_enabled());
+        using (no_grad()) Assert.False(is_grad_enabled());
+        using (enable_grad()) Assert.True(is_grad_enabled());
+    }
+
+    [Fact]
     public void EveryBaseFixtureLoads() =>
         Assert.Equal(ReferenceFixtures.All.Where(ReferenceFixtures.IsBase), ReferenceFixtures.Loadable.Where(ReferenceFixtures.IsBase));
 
