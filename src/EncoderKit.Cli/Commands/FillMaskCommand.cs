@@ -14,7 +14,7 @@ static class FillMaskCommand
 {
     static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
 
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new ModelOptions();
         var text = new Argument<string>("text") { Description = "Text with one or more mask tokens, e.g. \"Hello I'm a [MASK] model.\"" };
@@ -29,10 +29,10 @@ static class FillMaskCommand
         command.Options.Add(noTruncate);
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var encoder = await model.LoadAsync(parsed, cancellationToken);
-            var predictions = new FillMask(encoder, StderrLogger.Instance).Predict(parsed.GetValue(text)!, parsed.GetValue(topK),
+            using var encoder = await model.LoadAsync(parsed, cli, cancellationToken);
+            var predictions = new FillMask(encoder, cli.Warnings).Predict(parsed.GetValue(text)!, parsed.GetValue(topK),
                 parsed.GetValue(noTruncate) ? OverlongInput.Error : OverlongInput.Truncate);
-            TextWriter output = parsed.InvocationConfiguration.Output;
+            TextWriter output = cli.Out;
             if (parsed.GetValue(json))
             {
                 var rows = predictions.Select(mask => mask.Select(c => new { score = c.Score, token = c.Token, token_str = c.TokenStr, sequence = c.Sequence }).ToList()).ToList();

@@ -14,7 +14,7 @@ static class TokenizeCommand
 {
     const int ChunkLines = 2048;
 
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files (or a tokenizer.json or SentencePiece .model file)", Required = true };
         var text = new Argument<string?>("text") { Description = "Text to tokenize; without it, each line of standard input is one text", Arity = ArgumentArity.ZeroOrOne };
@@ -45,8 +45,7 @@ static class TokenizeCommand
             string? single = parsed.GetValue(text);
             if (asJsonLines && single is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "--jsonl reads its texts from standard input; give no TEXT", field: "--jsonl");
-            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
-            var writer = new Output(stdout, asJson);
+            var writer = new Output(cli.Out, cli.Error, asJson);
             if (single is not null)
             {
                 writer.Write(tokenizer.Encode(single, parsed.GetValue(pair), options), 1);
@@ -54,7 +53,7 @@ static class TokenizeCommand
             }
             if (parsed.GetValue(pair) is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "--pair needs TEXT", field: "--pair");
-            using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
+            TextReader stdin = cli.In;
             var chunk = new List<(string Text, string? Pair)>(ChunkLines);
             int lineNumber = 0, firstOfChunk = 1;
             void Flush()
@@ -94,14 +93,14 @@ static class TokenizeCommand
         }
     }
 
-    sealed class Output(StreamWriter writer, bool json)
+    sealed class Output(TextWriter writer, TextWriter error, bool json)
     {
         static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         readonly MemoryStream _buffer = new();
 
         public void Write(EncoderKit.Tokenization.Encoding e, int number)
         {
-            if (e.Truncated) Console.Error.WriteLine($"encoderkit: text {number}: truncated to {e.Length} tokens");
+            if (e.Truncated) error.WriteLine($"encoderkit: text {number}: truncated to {e.Length} tokens");
             if (json) WriteJson(e);
             else WritePlain(e);
             writer.Flush();

@@ -34,7 +34,15 @@ public static class ModelSource
 
         HubReference reference = HubReference.Parse(model, revision);
         HubSettings settings = HubSettings.From(options);
-        return await SnapshotDownload.ResolveAsync(settings, reference, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await SnapshotDownload.ResolveAsync(settings, reference, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            // A cache owned by someone else, a read-only disk, a symlink loop in the cache.
+            throw new EncoderKitException(ErrorKind.Hub, $"the hub cache cannot be used: {e.Message}", file: settings.CacheDir, inner: e);
+        }
     }
 
     /// <summary>
