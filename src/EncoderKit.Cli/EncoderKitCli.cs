@@ -34,7 +34,7 @@ public static class EncoderKitCli
         catch (EncoderKitException e)
         {
             // A problem the user can fix: one line, no stack trace.
-            cli.Error.WriteLine("encoderkit: " + OneLine(e.Message + CliHints.For(e)));
+            cli.Error.WriteLine("encoderkit: " + OneLine(CliHints.Message(e)));
             return e.Kind == ErrorKind.Unreachable ? Unreachable : BadInput;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

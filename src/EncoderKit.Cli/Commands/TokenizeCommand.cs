@@ -2,13 +2,14 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EncoderKit.Hub;
 using EncoderKit.Tokenization;
 
 namespace EncoderKit.Cli.Commands;
 
 /// <summary>
 /// `encoderkit tokenize`: text in, token ids, tokens and offsets out. Needs only the tokenizer files
-/// (tokenizer.json, or vocab.txt, or a SentencePiece .model, with their config files).
+/// (tokenizer.json, or vocab.txt, or a SentencePiece .model, with their config files); for a hub id only those are fetched.
 /// </summary>
 static class TokenizeCommand
 {
@@ -16,7 +17,8 @@ static class TokenizeCommand
 
     public static Command Create(CliInvocation cli)
     {
-        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files (or a tokenizer.json or SentencePiece .model file)", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files, a tokenizer.json or SentencePiece .model file, or a hub id (org/name[@revision])", Required = true };
+        var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
         var text = new Argument<string?>("text") { Description = "Text to tokenize; without it, each line of standard input is one text", Arity = ArgumentArity.ZeroOrOne };
         var pair = new Option<string?>("--pair") { Description = "Second text of a pair (with TEXT)" };
         var json = new Option<bool>("--json") { Description = "Write one JSON object {ids, tokens, offsets, type_ids} per text (offsets: UTF-16 [start, end))" };
@@ -25,15 +27,18 @@ static class TokenizeCommand
         var noSpecial = new Option<bool>("--no-special-tokens") { Description = "Do not add [CLS]/[SEP]/BOS..." };
         var command = new Command("tokenize", "Show the token ids, tokens and offsets a model's tokenizer gives a text.");
         command.Options.Add(model);
+        command.Options.Add(revision);
         command.Arguments.Add(text);
         command.Options.Add(pair);
         command.Options.Add(json);
         command.Options.Add(jsonl);
         command.Options.Add(maxLength);
         command.Options.Add(noSpecial);
-        command.SetAction(parsed =>
+        command.SetAction(async (parsed, cancellationToken) =>
         {
             string path = parsed.GetValue(model)!;
+            if (!File.Exists(path))
+                path = await DownloadProgressView.ResolveAsync(cli, path, parsed.GetValue(revision), cli.Hub(files: ModelSource.TokenizerFiles), cancellationToken);
             var tokenizer = !File.Exists(path) ? Tokenizer.FromFolder(path)
                 : path.EndsWith(".model", StringComparison.OrdinalIgnoreCase) ? Tokenizer.FromSentencePiece(path)
                 : Tokenizer.FromFile(path);

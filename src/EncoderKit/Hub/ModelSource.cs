@@ -11,6 +11,9 @@ namespace EncoderKit.Hub;
 /// </remarks>
 public static class ModelSource
 {
+    /// <summary>The files a tokenizer is read from: as <see cref="HubOptions.Files"/>, fetches a model's tokenizer without its weights.</summary>
+    public static IReadOnlyList<string> TokenizerFiles { get; } = [.. ModelFiles.TokenizerFiles, "*.model"];
+
     /// <summary>The local folder for <paramref name="model"/>, fetching its files from the hub if needed.</summary>
     /// <param name="model">A local folder, or a hub id with an optional <c>@revision</c>.</param>
     /// <param name="revision">A branch, tag or commit; the default is <c>main</c>. Must agree with an <c>@revision</c>.</param>
