@@ -80,7 +80,7 @@ public sealed class EmbeddingCommandTests : IDisposable
     static string TenThousandLines() =>
         string.Join("\n", Enumerable.Range(0, 10_000).Select(i => $"line {i}: {string.Join(' ', Enumerable.Repeat("word", i % 37))}")) + "\n";
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public void TenThousandLinesOnAPipeGiveNothingButResults()
     {
         var (exit, stdout, stderr) = Run(TenThousandLines(), "embed", "--model", _folder.Path, "--batch-size", "64");
@@ -92,7 +92,7 @@ public sealed class EmbeddingCommandTests : IDisposable
         Assert.All(lines[..^1], line => Assert.Equal(64, Embedding(line).Length));
     }
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public async Task OnATerminalAProgressBarShows()
     {
         string input = Path.Combine(_work, "in.txt"), output = Path.Combine(_work, "out.jsonl");

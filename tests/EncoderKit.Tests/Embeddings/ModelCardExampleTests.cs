@@ -12,6 +12,7 @@ namespace EncoderKit.Tests.Embeddings;
 /// a query × document similarity matrix) through the API and the command line, on every reference fixture whose family
 /// this build carries; and the fixtures' own token ids through `encoderkit embed`, against their expected pooled outputs.
 /// </summary>
+[Trait("speed", "slow")]
 public sealed class ModelCardExampleTests
 {
     static readonly string[] Queries = ["What is TSNE?", "Who is Laurens van der Maaten?"];

@@ -43,7 +43,7 @@ public class CliHubTests
         Assert.Equal(repo.Files["model.safetensors"].Content, File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
     }
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public async Task TwoProcessesDownloadingOneModelShareTheCache()
     {
         FakeRepo repo = FakeModels.SentenceBert();
