@@ -70,8 +70,7 @@ public static class EncoderKitCli
         ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Action is not HelpAction && (UnknownOption(parsed) ?? parsed.Errors.FirstOrDefault()?.Message) is { } problem)
         {
-            string help = parsed.CommandResult.Command == root ? "encoderkit --help" : $"encoderkit {parsed.CommandResult.Command.Name} --help";
-            cli.Error.WriteLine($"encoderkit: {OneLine(problem)} ({help} lists the options)");
+            cli.Error.WriteLine($"encoderkit: {OneLine(problem)} ({CommandLine(parsed.CommandResult)} --help lists the options)");
             return BadInput;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration
@@ -95,6 +94,15 @@ public static class EncoderKitCli
             .Concat(parsed.UnmatchedTokens)
             .FirstOrDefault(v => v.Length > 1 && v[0] == '-' && (char.IsLetter(v[1]) || v[1] == '-' && v.Length > 2));
         return value is null ? null : $"unknown option '{value.Split('=')[0]}'";
+    }
+
+    /// <summary>"encoderkit cache list": the command as typed, whatever the executable is called.</summary>
+    static string CommandLine(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? result = command; result is CommandResult c; result = c.Parent) names.Insert(0, c.Command.Name);
+        names[0] = "encoderkit";
+        return string.Join(' ', names);
     }
 
     static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
