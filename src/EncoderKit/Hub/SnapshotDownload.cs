@@ -50,7 +50,7 @@ internal static class SnapshotDownload
             }
             if (e.Kind != ErrorKind.Unreachable) throw;
             throw new EncoderKitException(ErrorKind.Unreachable,
-                $"{e.Problem}, and {reference.RepoId} is not in the cache; to work offline, set HF_HUB_OFFLINE=1 once the model is "
+                $"{e.Problem}, and {reference.RepoId} is not {(cachedCommit is null ? "" : "complete ")}in the cache; to work offline, set HF_HUB_OFFLINE=1 once the model is "
                 + "cached, or give a local model folder", file: e.Field, inner: e);
         }
 

@@ -121,9 +121,7 @@ public sealed class CliErrorTests
         File.Delete(folder.File("config.json"));
         File.CreateSymbolicLink(folder.File("loop.json"), folder.File("config.json"));
         File.CreateSymbolicLink(folder.File("config.json"), folder.File("loop.json"));
-        var result = await RunAsync("forward", "--model", folder.Path, "--inputs", Path.Combine(ReferenceData.Model("bert"), "inputs.safetensors"),
-            "--output", folder.File("out.safetensors"));
-        Assert.Contains("config.json", result.AssertOneLineError());
+        Assert.Contains("config.json", (await BadInputTests.ForwardAsync(folder)).AssertOneLineError());
         Assert.False(File.Exists(folder.File("out.safetensors")));
     }
 
@@ -157,9 +155,7 @@ public sealed class CliErrorTests
         using var folder = new TempFolder();
         folder.CopyFrom(ReferenceData.Model("bert"), "config.json");
         File.WriteAllBytes(folder.File("pytorch_model.bin"), [0x80, 0x02]);
-        var result = await RunAsync("forward", "--model", folder.Path, "--inputs", Path.Combine(ReferenceData.Model("bert"), "inputs.safetensors"),
-            "--output", folder.File("out.safetensors"));
-        Assert.Contains("--allow-pickle", result.AssertOneLineError());
+        Assert.Contains("--allow-pickle", (await BadInputTests.ForwardAsync(folder)).AssertOneLineError());
     }
 
     /// <summary>Standard output that breaks: what no user input can cause, so it is an internal error.</summary>
