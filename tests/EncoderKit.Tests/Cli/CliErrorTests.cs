@@ -141,6 +141,23 @@ public sealed class CliErrorTests
     }
 
     [Fact]
+    public async Task AnEmbedOutputThatIsAFolderOrASearchCacheThatCannotBeWrittenIsOneLine()
+    {
+        using var model = SentenceFolder.MeanNormalized();
+        using var work = new TempFolder();
+        var embed = await CliRunner.RunAsync(["embed", "--model", model.Path, "--output", work.Path, "hello"]);
+        Assert.Contains(work.Path, embed.AssertOneLineError());
+        Assert.Equal("", embed.Out);
+
+        File.WriteAllText(work.File("corpus.txt"), "one\ntwo\n");
+        File.WriteAllText(work.File("a-file"), "");
+        string cache = Path.Combine(work.File("a-file"), "cache");
+        var search = await CliRunner.RunAsync(["search", "--model", model.Path, "--corpus", work.File("corpus.txt"), "--query", "one", "--cache-dir", cache]);
+        Assert.Contains(work.File("a-file"), search.AssertOneLineError());
+        Assert.Equal("", search.Out);
+    }
+
+    [Fact]
     public async Task ABadSettingNamesTheFlagTyped()
     {
         using var folder = SentenceFolder.MeanNormalized();
