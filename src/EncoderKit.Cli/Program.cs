@@ -1,23 +1,25 @@
-using System.CommandLine;
-using EncoderKit;
-using EncoderKit.Cli.Commands;
+using System.Collections;
+using System.Text;
+using EncoderKit.Cli;
 
-var root = new RootCommand("EncoderKit: run, serve, train and evaluate BERT-family encoder models.");
-foreach (Command command in CommandCatalog.All()) root.Subcommands.Add(command);
+// stdout and stderr are not disposed: RunAsync flushes them, and closing a broken pipe would throw.
+// The first Ctrl+C cancels the run (exit code 130, partial downloads kept for resuming); a second one ends the process.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = !cancel.IsCancellationRequested;
+    cancel.Cancel();
+};
 
-ParseResult parsed = root.Parse(args);
-try
+var utf8 = new UTF8Encoding(false);
+using var stdin = new StreamReader(Console.OpenStandardInput(), utf8);
+var stdout = new StreamWriter(Console.OpenStandardOutput(), utf8, 1 << 16);
+var stderr = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlush = true };
+var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().ToDictionary(v => (string)v.Key, v => (string?)v.Value);
+
+var cli = new CliInvocation(stdin, stdout, stderr, environment)
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
-}
-catch (EncoderKitException e)
-{
-    // A problem the user can fix: one line, no stack trace.
-    Console.Error.WriteLine("encoderkit: " + e.Message);
-    return 2;
-}
-catch (OperationCanceledException)
-{
-    Console.Error.WriteLine("encoderkit: cancelled");
-    return 130;
-}
+    OutputIsTerminal = !Console.IsOutputRedirected,
+    ErrorIsTerminal = !Console.IsErrorRedirected,
+};
+return await EncoderKitCli.RunAsync(args, cli, cancel.Token);

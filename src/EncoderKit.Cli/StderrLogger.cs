@@ -2,18 +2,17 @@ using Microsoft.Extensions.Logging;
 
 namespace EncoderKit.Cli;
 
-/// <summary>Warnings and errors from the library as one "encoderkit: warning: ..." line each on stderr; stdout stays results only.</summary>
-sealed class StderrLogger : ILogger
+/// <summary>Library messages as one "encoderkit: note|warning|error: ..." line each on standard error; stdout stays results only.</summary>
+sealed class StderrLogger(TextWriter error, LogLevel minimum) : ILogger
 {
-    public static StderrLogger Instance { get; } = new();
-
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         if (!IsEnabled(logLevel)) return;
-        Console.Error.WriteLine($"encoderkit: {(logLevel == LogLevel.Warning ? "warning" : "error")}: {formatter(state, exception)}");
+        string kind = logLevel switch { < LogLevel.Warning => "note", LogLevel.Warning => "warning", _ => "error" };
+        error.WriteLine($"encoderkit: {kind}: {formatter(state, exception)}");
     }
 }

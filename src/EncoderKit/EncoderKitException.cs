@@ -17,6 +17,8 @@ public enum ErrorKind
     BadInput,
     /// <summary>A download or cache operation failed.</summary>
     Hub,
+    /// <summary>The hub cannot be reached at all (its name does not resolve, the connection is refused) and the cache cannot stand in.</summary>
+    Unreachable,
 }
 
 /// <summary>

@@ -10,19 +10,19 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class CacheCommand
 {
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var cacheDir = DownloadCommand.CacheDirOption();
 
         var list = new Command("list", "List cached models with their size and revisions") { cacheDir };
         list.SetAction(parsed =>
         {
-            TextWriter output = parsed.InvocationConfiguration.Output;
-            var options = new HubOptions { CacheDir = parsed.GetValue(cacheDir) };
+            TextWriter output = cli.Out;
+            HubOptions options = cli.Hub(cacheDir: parsed.GetValue(cacheDir));
             IReadOnlyList<CachedModel> models = HubCache.List(options);
             if (models.Count == 0)
             {
-                parsed.InvocationConfiguration.Error.WriteLine($"no models in {HubCache.Folder(options)}");
+                cli.Error.WriteLine($"no models in {HubCache.Folder(options)}");
                 return 0;
             }
             int width = models.Max(m => m.RepoId.Length);
@@ -43,8 +43,8 @@ static class CacheCommand
         remove.SetAction(parsed =>
         {
             string name = parsed.GetValue(model)!;
-            long freed = HubCache.Remove(name, new HubOptions { CacheDir = parsed.GetValue(cacheDir) });
-            parsed.InvocationConfiguration.Output.WriteLine($"removed {name} ({Size(freed)})");
+            long freed = HubCache.Remove(name, cli.Hub(cacheDir: parsed.GetValue(cacheDir)));
+            cli.Out.WriteLine($"removed {name} ({Size(freed)})");
             return 0;
         });
 

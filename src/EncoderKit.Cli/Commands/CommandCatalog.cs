@@ -2,12 +2,12 @@ using System.CommandLine;
 
 namespace EncoderKit.Cli.Commands;
 
-/// <summary>Every subcommand of <c>encoderkit</c>, in the order help lists them.</summary>
+/// <summary>Every subcommand of <c>encoderkit</c>, in the order help lists them, bound to one invocation's input and output.</summary>
 static class CommandCatalog
 {
-    public static IEnumerable<Command> All() =>
+    public static IEnumerable<Command> All(CliInvocation cli) =>
         [
-            FillMaskCommand.Create(), ForwardCommand.Create(), TokenizeCommand.Create(), EmbedCommand.Create(), SimilarityCommand.Create(),
-            SearchCommand.Create(), DownloadCommand.Create(), CacheCommand.Create(),
+            FillMaskCommand.Create(cli), ForwardCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli), SimilarityCommand.Create(cli),
+            SearchCommand.Create(cli), DownloadCommand.Create(cli), CacheCommand.Create(cli),
         ];
 }

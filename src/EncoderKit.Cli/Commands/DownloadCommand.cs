@@ -9,7 +9,7 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class DownloadCommand
 {
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new Argument<string>("model") { Description = "A hub id: org/name, name, or org/name@revision" };
         var revision = new Option<string?>("--revision") { Description = "A branch, tag or commit (default: main)" };
@@ -24,9 +24,9 @@ static class DownloadCommand
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            var options = new HubOptions { CacheDir = parsed.GetValue(cacheDir), AllowPickleWeights = parsed.GetValue(allowPickle) };
-            string folder = await DownloadProgressView.ResolveAsync(parsed.GetValue(model)!, parsed.GetValue(revision), options, cancellationToken);
-            parsed.InvocationConfiguration.Output.WriteLine(folder);
+            HubOptions options = cli.Hub(parsed.GetValue(allowPickle), parsed.GetValue(cacheDir));
+            string folder = await DownloadProgressView.ResolveAsync(cli, parsed.GetValue(model)!, parsed.GetValue(revision), options, cancellationToken);
+            cli.Out.WriteLine(folder);
             return 0;
         });
         return command;

@@ -10,12 +10,16 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class DownloadProgressView
 {
-    public static async Task<string> ResolveAsync(string model, string? revision, HubOptions options, CancellationToken cancellationToken)
+    public static async Task<string> ResolveAsync(CliInvocation cli, string model, string? revision, HubOptions options, CancellationToken cancellationToken)
     {
-        if (Console.IsErrorRedirected || Directory.Exists(model))
+        if (!cli.ErrorIsTerminal || Directory.Exists(model))
             return await ModelSource.ResolveAsync(model, revision, options, cancellationToken);
 
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            // Standard error is a terminal (checked above), but behind a writer Spectre cannot look through.
+            Out = new AnsiConsoleOutput(cli.Error), Ansi = AnsiSupport.Yes, Interactive = InteractionSupport.Yes,
+        });
         string folder = "";
         await console.Progress()
             .AutoClear(false)
@@ -57,6 +61,6 @@ static class DownloadProgressView
         Endpoint = o.Endpoint, Token = o.Token, CacheDir = o.CacheDir, Offline = o.Offline, AllowPickleWeights = o.AllowPickleWeights,
         Files = o.Files, CheckForUpdates = o.CheckForUpdates, Timeout = o.Timeout, MaxRetries = o.MaxRetries,
         RetryBaseDelay = o.RetryBaseDelay, RetryMaxDelay = o.RetryMaxDelay, HttpClient = o.HttpClient, HttpHandler = o.HttpHandler,
-        Logger = o.Logger, Progress = progress,
+        Logger = o.Logger, Progress = progress, Environment = o.Environment, TimeProvider = o.TimeProvider, RetryBudget = o.RetryBudget,
     };
 }

@@ -11,7 +11,7 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class EmbedCommand
 {
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new SentenceModelOptions();
         var texts = new Argument<string[]>("text") { Description = "Texts to embed; without any, each line of --input (or standard input) is one text", Arity = ArgumentArity.ZeroOrMore };
@@ -36,7 +36,7 @@ static class EmbedCommand
                 throw new EncoderKitException(ErrorKind.BadInput, $"unknown precision '{parsed.GetValue(precision)}' (use float32, int8, uint8, binary or ubinary)", field: "--precision");
             if (parsed.GetValue(prompt) is not null && parsed.GetValue(prefix) is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "give --prompt (a name) or --prefix (a text), not both", field: "--prefix");
-            List<InputText> inputs = TextInput.Read(parsed.GetValue(texts) ?? [], parsed.GetValue(input), parsed.GetValue(jsonl));
+            List<InputText> inputs = TextInput.Read(cli, parsed.GetValue(texts) ?? [], parsed.GetValue(input), parsed.GetValue(jsonl));
 
             bool tokenized = inputs.Count > 0 && inputs[0].Ids is not null;
             if (inputs.FirstOrDefault(i => (i.Ids is not null) != tokenized) is { Line: > 0 } mixed)
@@ -44,12 +44,12 @@ static class EmbedCommand
             if (tokenized && (parsed.GetValue(prompt) is not null || parsed.GetValue(prefix) is not null))
                 throw new EncoderKitException(ErrorKind.BadInput, "input_ids are already tokenized: a prompt cannot be added to them", field: "--prompt");
 
-            using SentenceEncoder encoder = await model.LoadAsync(parsed, cancellationToken);
+            using SentenceEncoder encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
             int width = options.TruncateDim ?? encoder.Dimension;
             if (wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary && width % 8 != 0)
                 throw new EncoderKitException(ErrorKind.BadInput, $"{EmbeddingQuantizer.Name(wanted)} packs 8 dimensions to a byte; {width} is not a multiple of 8", field: "--precision");
-            float[][] embeddings = EncodeProgressView.Run("embedding", inputs.Count, encoder.BatchSize, progress => tokenized
+            float[][] embeddings = EncodeProgressView.Run(cli, "embedding", inputs.Count, encoder.BatchSize, progress => tokenized
                 ? encoder.EncodeTokens(inputs.Select(t => new TokenizedText(t.Ids!, t.TypeIds)).ToArray(), 0, options with { Progress = progress }, cancellationToken)
                 : encoder.Encode(inputs.Select(t => t.Text).ToArray(), parsed.GetValue(prompt), parsed.GetValue(prefix),
                     options with { Progress = progress }, cancellationToken));
@@ -59,7 +59,7 @@ static class EmbedCommand
             else
             {
                 if (wanted is EmbeddingPrecision.Int8 or EmbeddingPrecision.UInt8 && embeddings.Length < EmbeddingQuantizer.FewEmbeddingsForRanges)
-                    Console.Error.WriteLine($"encoderkit: warning: {EmbeddingQuantizer.Name(wanted)} buckets come from the ranges of only {embeddings.Length} embeddings; more give steadier buckets");
+                    cli.Error.WriteLine($"encoderkit: warning: {EmbeddingQuantizer.Name(wanted)} buckets come from the ranges of only {embeddings.Length} embeddings; more give steadier buckets");
                 rows = new EmbeddingRows(EmbeddingQuantizer.Quantize(embeddings, wanted), wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary ? width / 8 : width);
             }
             var metadata = new Dictionary<string, string>
@@ -70,7 +70,7 @@ static class EmbedCommand
                 ["normalized"] = (options.Normalize ?? encoder.NormalizesByDefault) ? "true" : "false",
             };
             if (encoder.ResolvePrompt(parsed.GetValue(prompt), parsed.GetValue(prefix)) is { Length: > 0 } used) metadata["prompt"] = used;
-            EmbeddingOutput.Write(rows, formatName, parsed.GetValue(output), metadata);
+            EmbeddingOutput.Write(cli, rows, formatName, parsed.GetValue(output), metadata);
             return 0;
         });
         return command;

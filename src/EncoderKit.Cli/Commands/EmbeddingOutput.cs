@@ -34,9 +34,9 @@ static class EmbeddingOutput
 {
     public static readonly string[] Formats = ["jsonl", "npy", "safetensors"];
 
-    public static void Write(EmbeddingRows rows, string format, string? path, IReadOnlyDictionary<string, string> metadata)
+    public static void Write(CliInvocation cli, EmbeddingRows rows, string format, string? path, IReadOnlyDictionary<string, string> metadata)
     {
-        if (path is null && format != "jsonl" && !Console.IsOutputRedirected)
+        if (path is null && format != "jsonl" && cli.OutputIsTerminal)
             throw new EncoderKitException(ErrorKind.BadInput, $"{format} is binary: give --output FILE or redirect standard output", field: "--format");
         if (format == "safetensors")
         {
@@ -51,9 +51,10 @@ static class EmbeddingOutput
             try
             {
                 SafetensorsWriter.Write(temporary, [tensor], metadata);
-                using Stream stdout = Console.OpenStandardOutput();
+                Stream stdout = cli.OutputStream();
                 using FileStream file = File.OpenRead(temporary);
                 file.CopyTo(stdout);
+                stdout.Flush();
             }
             finally
             {
@@ -72,7 +73,7 @@ static class EmbeddingOutput
             AtomicFile.Write(path, write);
             return;
         }
-        using Stream output = Console.OpenStandardOutput();
+        Stream output = cli.OutputStream();
         write(output);
         output.Flush();
     }

@@ -8,10 +8,14 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class EncodeProgressView
 {
-    public static T Run<T>(string title, int total, int batchSize, Func<IProgress<int>?, T> work)
+    public static T Run<T>(CliInvocation cli, string title, int total, int batchSize, Func<IProgress<int>?, T> work)
     {
-        if (Console.IsErrorRedirected || total <= batchSize) return work(null);
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (!cli.ErrorIsTerminal || total <= batchSize) return work(null);
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            // Standard error is a terminal (checked above), but behind a writer Spectre cannot look through.
+            Out = new AnsiConsoleOutput(cli.Error), Ansi = AnsiSupport.Yes, Interactive = InteractionSupport.Yes,
+        });
         T result = default!;
         console.Progress()
             .AutoClear(true)

@@ -12,7 +12,7 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class ForwardCommand
 {
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new ModelOptions();
         var inputs = new Option<string>("--inputs") { Description = "safetensors file with input_ids [B, L] (and attention_mask, token_type_ids)", Required = true };
@@ -25,7 +25,10 @@ static class ForwardCommand
         command.Options.Add(hidden);
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var encoder = await model.LoadAsync(parsed, cancellationToken);
+            string outputFile = parsed.GetValue(output)!;
+            if (Directory.Exists(outputFile))
+                throw new EncoderKitException(ErrorKind.BadInput, "is a folder; give the name of the file to write", outputFile, "--output");
+            using var encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             using var source = SafetensorsFile.Open(parsed.GetValue(inputs)!);
             using var scope = NewDisposeScope();
             Tensor ids = TorchTensors.Read(source, "input_ids");
@@ -39,7 +42,7 @@ static class ForwardCommand
                 var (dtype, shape, data) = TorchTensors.ToStored(f32);
                 return new TensorData(named.Name, dtype, shape, data);
             }).ToList();
-            SafetensorsWriter.Write(parsed.GetValue(output)!, tensors);
+            SafetensorsWriter.Write(outputFile, tensors);
             return 0;
         });
         return command;

@@ -25,11 +25,10 @@ sealed class ModelOptions
     }
 
     /// <summary>Resolves --model (fetching a hub id, with progress bars on a terminal) and loads it.</summary>
-    public async Task<EncoderModel> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
+    public async Task<EncoderModel> LoadAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken)
     {
         bool allowPickle = parsed.GetValue(AllowPickle);
-        var hub = new HubOptions { Logger = StderrLogger.Instance, AllowPickleWeights = allowPickle };
-        string folder = await DownloadProgressView.ResolveAsync(parsed.GetValue(Model)!, parsed.GetValue(Revision), hub, cancellationToken);
+        string folder = await DownloadProgressView.ResolveAsync(cli, parsed.GetValue(Model)!, parsed.GetValue(Revision), cli.Hub(allowPickle), cancellationToken);
         return EncoderModel.Load(folder, Compute(parsed), allowPickle);
     }
 

@@ -19,7 +19,7 @@ static class SearchCommand
 {
     static readonly string[] DocumentPromptNames = ["document", "passage", "corpus"];
 
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new SentenceModelOptions();
         var corpus = new Option<string>("--corpus") { Description = "The documents, one per line", Required = true };
@@ -42,11 +42,11 @@ static class SearchCommand
             int k = parsed.GetValue(topK);
             if (k < 1) throw new EncoderKitException(ErrorKind.BadInput, $"must be at least 1, got {k}", field: "--top-k");
             string corpusFile = parsed.GetValue(corpus)!;
-            List<InputText> documents = TextInput.Read([], corpusFile, jsonl: false).Where(d => d.Text.Trim().Length > 0).ToList();
+            List<InputText> documents = TextInput.Read(cli, [], corpusFile, jsonl: false).Where(d => d.Text.Trim().Length > 0).ToList();
             if (documents.Count == 0) throw new EncoderKitException(ErrorKind.BadInput, "the corpus has no non-empty line", corpusFile);
             string[] queries = parsed.GetValue(query) ?? [];
 
-            using SentenceEncoder encoder = await model.LoadAsync(parsed, cancellationToken);
+            using SentenceEncoder encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
             string? documentName = parsed.GetValue(documentPrompt), documentText = parsed.GetValue(documentPrefix);
             if (documentName is null && documentText is null) documentName = DocumentPromptNames.FirstOrDefault(encoder.Prompts.ContainsKey);
@@ -56,17 +56,17 @@ static class SearchCommand
             string[] texts = documents.Select(d => d.Text).ToArray();
             float[][] corpusEmbeddings;
             if (parsed.GetValue(noCache))
-                corpusEmbeddings = Embed(encoder, texts, documentName, documentText, options, cancellationToken);
+                corpusEmbeddings = Embed(cli, encoder, texts, documentName, documentText, options, cancellationToken);
             else
             {
                 var cache = new CorpusEmbeddingCache(parsed.GetValue(cacheDir) ?? CorpusEmbeddingCache.DefaultDirectory);
-                (corpusEmbeddings, bool fromCache) = EncodeProgressView.Run("embedding the corpus", texts.Length, encoder.BatchSize, progress =>
+                (corpusEmbeddings, bool fromCache) = EncodeProgressView.Run(cli, "embedding the corpus", texts.Length, encoder.BatchSize, progress =>
                     cache.GetOrEmbed(encoder, texts, documentName, documentText, options with { Progress = progress }, cancellationToken));
-                if (fromCache) Console.Error.WriteLine($"encoderkit: corpus embeddings of {texts.Length} documents read from the cache ({cache.Directory})");
+                if (fromCache) cli.Error.WriteLine($"encoderkit: corpus embeddings of {texts.Length} documents read from the cache ({cache.Directory})");
             }
 
             float[][] queryEmbeddings = encoder.Encode(queries, queryName, queryText, options, cancellationToken);
-            using var writer = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false));
+            TextWriter writer = cli.Out;
             for (int q = 0; q < queries.Length; q++)
             {
                 IReadOnlyList<SearchHit> hits = ExactSearch.TopK(queryEmbeddings[q], corpusEmbeddings, k, SimilarityFunction.Cosine);
@@ -88,7 +88,7 @@ static class SearchCommand
         return command;
     }
 
-    static float[][] Embed(SentenceEncoder encoder, string[] texts, string? promptName, string? prompt, EmbedOptions options, CancellationToken cancellationToken) =>
-        EncodeProgressView.Run("embedding the corpus", texts.Length, encoder.BatchSize, progress =>
+    static float[][] Embed(CliInvocation cli, SentenceEncoder encoder, string[] texts, string? promptName, string? prompt, EmbedOptions options, CancellationToken cancellationToken) =>
+        EncodeProgressView.Run(cli, "embedding the corpus", texts.Length, encoder.BatchSize, progress =>
             encoder.Encode(texts, promptName, prompt, options with { Progress = progress }, cancellationToken));
 }

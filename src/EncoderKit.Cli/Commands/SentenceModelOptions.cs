@@ -1,7 +1,6 @@
 using System.CommandLine;
 using EncoderKit.Hub;
 using EncoderKit.SentenceEmbeddings;
-using Microsoft.Extensions.Logging;
 
 namespace EncoderKit.Cli.Commands;
 
@@ -10,7 +9,6 @@ sealed class SentenceModelOptions
 {
     readonly ModelOptions _model = new();
 
-    public Option<string?> Revision { get; } = new("--revision") { Description = "Hub branch, tag or commit (default: main)" };
     public Option<int?> Dim { get; } = new("--dim") { Description = "Matryoshka: keep the first N dimensions, then normalise" };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Inputs per forward pass", DefaultValueFactory = _ => 32 };
     public Option<int?> MaxLength { get; } = new("--max-length") { Description = "Truncate inputs to N tokens (default: the model's max_seq_length)" };
@@ -20,7 +18,6 @@ sealed class SentenceModelOptions
     public void AddTo(Command command)
     {
         _model.AddTo(command);
-        command.Options.Add(Revision);
         command.Options.Add(Dim);
         command.Options.Add(BatchSize);
         command.Options.Add(MaxLength);
@@ -37,12 +34,12 @@ sealed class SentenceModelOptions
         _ => new EmbedOptions(),
     };
 
-    public async Task<SentenceEncoder> LoadAsync(ParseResult parsed, CancellationToken cancellationToken)
+    public async Task<SentenceEncoder> LoadAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken)
     {
         int batchSize = parsed.GetValue(BatchSize);
         if (batchSize < 1) throw new EncoderKitException(ErrorKind.BadInput, $"must be at least 1, got {batchSize}", field: "--batch-size");
         string model = parsed.GetValue(_model.Model)!;
-        string folder = await DownloadProgressView.ResolveAsync(model, parsed.GetValue(Revision), new HubOptions(), cancellationToken);
+        string folder = await DownloadProgressView.ResolveAsync(cli, model, parsed.GetValue(_model.Revision), cli.Hub(parsed.GetValue(_model.AllowPickle)), cancellationToken);
         var options = new SentenceEncoderOptions
         {
             Model = model,
@@ -50,25 +47,8 @@ sealed class SentenceModelOptions
             TruncateDim = parsed.GetValue(Dim),
             BatchSize = batchSize,
             MaxSeqLength = parsed.GetValue(MaxLength),
-            Logger = StandardErrorLogger.Instance,
+            Logger = cli.Notes,
         };
         return SentenceEncoder.Load(folder, options);
-    }
-}
-
-/// <summary>Library notices and warnings on standard error, one line each: "encoderkit: warning: …".</summary>
-sealed class StandardErrorLogger : ILogger
-{
-    public static readonly StandardErrorLogger Instance = new();
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (!IsEnabled(logLevel)) return;
-        string prefix = logLevel >= LogLevel.Warning ? "encoderkit: warning: " : "encoderkit: note: ";
-        Console.Error.WriteLine(prefix + formatter(state, exception));
     }
 }

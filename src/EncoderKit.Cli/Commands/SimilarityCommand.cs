@@ -12,7 +12,7 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class SimilarityCommand
 {
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
         var model = new SentenceModelOptions();
         var texts = new Argument<string[]>("text") { Description = "Texts; without any, each line of --input (or standard input) is one", Arity = ArgumentArity.ZeroOrMore };
@@ -38,7 +38,7 @@ static class SimilarityCommand
             if (pairMode && againstFile is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "--pairs scores pairs; --against makes a matrix: give one", field: "--against");
             string[] positional = parsed.GetValue(texts) ?? [];
-            List<InputText> inputs = TextInput.Read(positional, parsed.GetValue(input), parsed.GetValue(jsonl), tabPairs: pairMode && positional.Length == 0);
+            List<InputText> inputs = TextInput.Read(cli, positional, parsed.GetValue(input), parsed.GetValue(jsonl), tabPairs: pairMode && positional.Length == 0);
             if (pairMode && positional.Length > 0)
             {
                 if (positional.Length % 2 != 0)
@@ -47,9 +47,9 @@ static class SimilarityCommand
             }
             if (pairMode && inputs.FirstOrDefault(i => i.Pair is null) is { Line: > 0 } single)
                 throw new EncoderKitException(ErrorKind.BadInput, "this pair has no second text (\"text_pair\")", field: $"line {single.Line}");
-            List<InputText>? others = againstFile is null ? null : TextInput.Read([], againstFile, jsonl: false);
+            List<InputText>? others = againstFile is null ? null : TextInput.Read(cli, [], againstFile, jsonl: false);
 
-            using SentenceEncoder encoder = await model.LoadAsync(parsed, cancellationToken);
+            using SentenceEncoder encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             SimilarityFunction fn = encoder.SimilarityFunction;
             if (parsed.GetValue(function) is { } name && !Similarity.TryParse(name, out fn))
                 throw new EncoderKitException(ErrorKind.BadInput, $"unknown similarity function '{name}' (use cosine, dot, euclidean or manhattan)", field: "--function");
@@ -58,7 +58,7 @@ static class SimilarityCommand
             float[][] Embed(IEnumerable<string> values, string? name, string? text) =>
                 encoder.Encode(values.ToArray(), name, text, options, cancellationToken);
 
-            using var writer = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false));
+            TextWriter writer = cli.Out;
             if (pairMode)
             {
                 float[] scores = Similarity.Pairwise(Embed(inputs.Select(i => i.Text), promptName, literal), Embed(inputs.Select(i => i.Pair!), promptName, literal), fn);

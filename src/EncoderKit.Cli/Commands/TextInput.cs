@@ -15,7 +15,7 @@ static class TextInput
     /// <param name="positional">Texts given as arguments; when there are any, nothing is read.</param>
     /// <param name="file">A file to read; null or "-" for standard input.</param>
     /// <param name="tabPairs">In line mode, split each line at its first tab into text and pair.</param>
-    public static List<InputText> Read(IReadOnlyList<string> positional, string? file, bool jsonl, bool tabPairs = false)
+    public static List<InputText> Read(CliInvocation cli, IReadOnlyList<string> positional, string? file, bool jsonl, bool tabPairs = false)
     {
         if (positional.Count > 0)
         {
@@ -25,7 +25,8 @@ static class TextInput
         bool stdin = file is null or "-";
         if (!stdin && !File.Exists(file)) throw new EncoderKitException(ErrorKind.MissingFile, "no such input file", file);
         string source = stdin ? "stdin" : file!;
-        using TextReader reader = stdin ? new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8) : new StreamReader(file!, System.Text.Encoding.UTF8);
+        using TextReader? owned = stdin ? null : new StreamReader(file!, System.Text.Encoding.UTF8);
+        TextReader reader = owned ?? cli.In;
         var texts = new List<InputText>();
         int number = 0;
         for (string? line; (line = reader.ReadLine()) is not null;)

@@ -2,21 +2,23 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EncoderKit.Hub;
 using EncoderKit.Tokenization;
 
 namespace EncoderKit.Cli.Commands;
 
 /// <summary>
 /// `encoderkit tokenize`: text in, token ids, tokens and offsets out. Needs only the tokenizer files
-/// (tokenizer.json, or vocab.txt, or a SentencePiece .model, with their config files).
+/// (tokenizer.json, or vocab.txt, or a SentencePiece .model, with their config files); for a hub id only those are fetched.
 /// </summary>
 static class TokenizeCommand
 {
     const int ChunkLines = 2048;
 
-    public static Command Create()
+    public static Command Create(CliInvocation cli)
     {
-        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files (or a tokenizer.json or SentencePiece .model file)", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = "Folder with the tokenizer files, a tokenizer.json or SentencePiece .model file, or a hub id (org/name[@revision])", Required = true };
+        var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
         var text = new Argument<string?>("text") { Description = "Text to tokenize; without it, each line of standard input is one text", Arity = ArgumentArity.ZeroOrOne };
         var pair = new Option<string?>("--pair") { Description = "Second text of a pair (with TEXT)" };
         var json = new Option<bool>("--json") { Description = "Write one JSON object {ids, tokens, offsets, type_ids} per text (offsets: UTF-16 [start, end))" };
@@ -25,15 +27,18 @@ static class TokenizeCommand
         var noSpecial = new Option<bool>("--no-special-tokens") { Description = "Do not add [CLS]/[SEP]/BOS..." };
         var command = new Command("tokenize", "Show the token ids, tokens and offsets a model's tokenizer gives a text.");
         command.Options.Add(model);
+        command.Options.Add(revision);
         command.Arguments.Add(text);
         command.Options.Add(pair);
         command.Options.Add(json);
         command.Options.Add(jsonl);
         command.Options.Add(maxLength);
         command.Options.Add(noSpecial);
-        command.SetAction(parsed =>
+        command.SetAction(async (parsed, cancellationToken) =>
         {
             string path = parsed.GetValue(model)!;
+            if (!File.Exists(path))
+                path = await DownloadProgressView.ResolveAsync(cli, path, parsed.GetValue(revision), cli.Hub(files: ModelSource.TokenizerFiles), cancellationToken);
             var tokenizer = !File.Exists(path) ? Tokenizer.FromFolder(path)
                 : path.EndsWith(".model", StringComparison.OrdinalIgnoreCase) ? Tokenizer.FromSentencePiece(path)
                 : Tokenizer.FromFile(path);
@@ -45,8 +50,7 @@ static class TokenizeCommand
             string? single = parsed.GetValue(text);
             if (asJsonLines && single is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "--jsonl reads its texts from standard input; give no TEXT", field: "--jsonl");
-            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
-            var writer = new Output(stdout, asJson);
+            var writer = new Output(cli.Out, cli.Error, asJson);
             if (single is not null)
             {
                 writer.Write(tokenizer.Encode(single, parsed.GetValue(pair), options), 1);
@@ -54,7 +58,7 @@ static class TokenizeCommand
             }
             if (parsed.GetValue(pair) is not null)
                 throw new EncoderKitException(ErrorKind.BadInput, "--pair needs TEXT", field: "--pair");
-            using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
+            TextReader stdin = cli.In;
             var chunk = new List<(string Text, string? Pair)>(ChunkLines);
             int lineNumber = 0, firstOfChunk = 1;
             void Flush()
@@ -94,14 +98,14 @@ static class TokenizeCommand
         }
     }
 
-    sealed class Output(StreamWriter writer, bool json)
+    sealed class Output(TextWriter writer, TextWriter error, bool json)
     {
         static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         readonly MemoryStream _buffer = new();
 
         public void Write(EncoderKit.Tokenization.Encoding e, int number)
         {
-            if (e.Truncated) Console.Error.WriteLine($"encoderkit: text {number}: truncated to {e.Length} tokens");
+            if (e.Truncated) error.WriteLine($"encoderkit: text {number}: truncated to {e.Length} tokens");
             if (json) WriteJson(e);
             else WritePlain(e);
             writer.Flush();

@@ -135,6 +135,6 @@ public static class HubCache
 
     static HubOptions WithoutToken(HubOptions? options) => new()
     {
-        CacheDir = options?.CacheDir, Endpoint = options?.Endpoint, Token = "", Offline = true,
+        CacheDir = options?.CacheDir, Endpoint = options?.Endpoint, Token = "", Offline = true, Environment = options?.Environment,
     };
 }

@@ -41,8 +41,7 @@ internal sealed partial class HubClient(HubSettings settings)
 
     async Task<byte[]> ReadSmallBodyAsync(HubResponse response, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.Options.Timeout);
+        using Deadline timeout = _http.Timeout(cancellationToken);
         try
         {
             await using Stream body = await response.Message.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
@@ -234,18 +233,17 @@ internal sealed partial class HubClient(HubSettings settings)
         }
 
         await using var output = new FileStream(incomplete, have == 0 ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.None);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using Deadline timeout = _http.Timeout(cancellationToken);
         long done = have;
         IProgress<DownloadProgress>? progress = settings.Options.Progress;
         progress?.Report(new DownloadProgress(repoId, path, done, meta.Size, Completed: false));
         try
         {
-            timeout.CancelAfter(settings.Options.Timeout);
             await using Stream body = await response.Message.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             byte[] buffer = new byte[ChunkSize];
             while (true)
             {
-                timeout.CancelAfter(settings.Options.Timeout); // a timeout per piece, not for the whole file
+                timeout.Restart(); // a timeout per piece, not for the whole file
                 int n = await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
                 if (n == 0) break;
                 if (done + n > meta.Size)

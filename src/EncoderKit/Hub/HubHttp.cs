@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 
@@ -36,9 +37,43 @@ internal sealed class TransientHubException(string message, Exception? inner = n
     public TimeSpan? RetryAfter { get; } = retryAfter;
 }
 
+/// <summary>The hub cannot be reached at all: its name does not resolve, or nothing listens there. Not worth a retry.</summary>
+internal sealed class HubUnreachableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>
-/// The hub's HTTP conversation: one request with its redirects, retries with exponential backoff, timeouts as
-/// configured, and the rule that the token goes only to the endpoint's own origin (huggingface_hub drops it when a
+/// A timeout on the hub's clock, linked to the caller's token, that can be started again (once per piece of a download).
+/// </summary>
+internal sealed class Deadline : IDisposable
+{
+    readonly CancellationTokenSource _source;
+    readonly ITimer _timer;
+    readonly TimeSpan _after;
+
+    public Deadline(TimeProvider time, TimeSpan after, CancellationToken cancellationToken)
+    {
+        _source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _after = after;
+        _timer = time.CreateTimer(static source =>
+        {
+            try { ((CancellationTokenSource)source!).Cancel(); }
+            catch (ObjectDisposedException) { } // fired while the request finished
+        }, _source, after, Timeout.InfiniteTimeSpan);
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    public void Restart() => _timer.Change(_after, Timeout.InfiniteTimeSpan);
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _source.Dispose();
+    }
+}
+
+/// <summary>
+/// The hub's HTTP conversation: one request with its redirects, retries with exponential backoff within a time budget,
+/// timeouts as configured (on the options' clock), and the rule that the token goes only to the endpoint's own origin (huggingface_hub drops it when a
 /// download is redirected to another host).
 /// </summary>
 internal sealed class HubHttp
@@ -71,29 +106,47 @@ internal sealed class HubHttp
 
     ILogger Log => _settings.Logger;
 
+    /// <summary>The clock timeouts and retry waits run on.</summary>
+    public TimeProvider Time => _settings.Options.TimeProvider ?? TimeProvider.System;
+
+    /// <summary>A timeout of the configured length for one request or one piece of an answer.</summary>
+    public Deadline Timeout(CancellationToken cancellationToken) => new(Time, _settings.Options.Timeout, cancellationToken);
+
     /// <summary>An address safe to print: no query (signed CDN addresses carry credentials there).</summary>
     public static string Printable(Uri url) => url.GetLeftPart(UriPartial.Path);
 
-    /// <summary>Runs <paramref name="attempt"/>, again after each transient failure, waiting longer each time.</summary>
+    /// <summary>
+    /// Runs <paramref name="attempt"/>, again after each transient failure (5xx, 429, a timeout, a broken connection),
+    /// waiting longer each time, as long as the wait ends within the retry budget. An unreachable hub is not retried.
+    /// </summary>
+    /// <remarks>
+    /// Hand-written rather than a Polly pipeline: the retried unit is not one HTTP send but a send plus the reading of
+    /// its body into a file that the next try resumes with a Range request, and the loop is short enough to read whole.
+    /// </remarks>
     public async Task<T> WithRetriesAsync<T>(string what, Func<int, CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         HubOptions o = _settings.Options;
+        long start = Time.GetTimestamp();
         for (int tries = 0; ; tries++)
         {
             try
             {
                 return await attempt(tries, cancellationToken).ConfigureAwait(false);
             }
-            catch (TransientHubException e) when (tries < o.MaxRetries)
+            catch (HubUnreachableException e)
+            {
+                throw new EncoderKitException(ErrorKind.Unreachable, e.Message, field: what, inner: e);
+            }
+            catch (TransientHubException e) when (tries < o.MaxRetries && Time.GetElapsedTime(start) + Backoff(tries, e.RetryAfter) <= o.RetryBudget)
             {
                 TimeSpan wait = Backoff(tries, e.RetryAfter);
                 Log.LogWarning("{What}: {Problem}; trying again in {Wait} ms ({Try}/{Max})",
                     what, e.Message, (int)wait.TotalMilliseconds, tries + 1, o.MaxRetries);
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(wait, Time, cancellationToken).ConfigureAwait(false);
             }
             catch (TransientHubException e)
             {
-                string tries1 = tries == 0 ? "" : $" (tried {tries + 1} times)";
+                string tries1 = tries == 0 ? "" : $" (tried {tries + 1} times in {Time.GetElapsedTime(start).TotalSeconds:0.#} s)";
                 throw new EncoderKitException(ErrorKind.Hub, $"{e.Message}{tries1}", field: what, inner: e);
             }
         }
@@ -125,9 +178,8 @@ internal sealed class HubHttp
 
             Log.LogDebug("{Method} {Url}{Range}", method, Printable(url), rangeFrom > 0 ? $" from byte {rangeFrom}" : "");
             HttpResponseMessage message;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            using (Deadline timeout = Timeout(cancellationToken))
             {
-                timeout.CancelAfter(_settings.Options.Timeout);
                 try
                 {
                     message = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
@@ -136,6 +188,10 @@ internal sealed class HubHttp
                 {
                     throw new TransientHubException(
                         $"{method} {Printable(url)}: no answer within {_settings.Options.Timeout.TotalSeconds:0.###} s", e);
+                }
+                catch (HttpRequestException e) when (IsUnreachable(e))
+                {
+                    throw new HubUnreachableException($"cannot reach {url.Host}: {e.Message}", e);
                 }
                 catch (HttpRequestException e)
                 {
@@ -166,6 +222,15 @@ internal sealed class HubHttp
             url = target;
         }
     }
+
+    /// <summary>No answer will come, however often asked: the name does not resolve, or the host refuses or cannot be routed to.</summary>
+    static bool IsUnreachable(HttpRequestException e) =>
+        e.HttpRequestError == HttpRequestError.NameResolutionError
+        || e.HttpRequestError == HttpRequestError.ConnectionError && e.InnerException is SocketException
+        {
+            SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable
+                or SocketError.NetworkUnreachable or SocketError.NoData or SocketError.TryAgain,
+        };
 
     /// <summary>
     /// Resolves a <c>Location</c> header by hand: .NET reads "/path" as an absolute file address on Unix. A target

@@ -50,7 +50,14 @@ public sealed class HubOptions
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How many times a request is tried again after a 5xx or 429 answer, a timeout or a broken connection.</summary>
+    /// <remarks>
+    /// A host name that does not resolve or a refused connection is not retried: the hub is unreachable, and a complete
+    /// cached snapshot is used at once (as huggingface_hub does), or the error says how to work offline.
+    /// </remarks>
     public int MaxRetries { get; init; } = 5;
+
+    /// <summary>The longest time the retries of one request may take together: no retry starts that would wait past it.</summary>
+    public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The wait before the first retry; it doubles with each retry up to <see cref="RetryMaxDelay"/>.</summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
@@ -66,6 +73,15 @@ public sealed class HubOptions
 
     /// <summary>A handler to build the HTTP client on, when <see cref="HttpClient"/> is not given.</summary>
     public HttpMessageHandler? HttpHandler { get; init; }
+
+    /// <summary>
+    /// The environment variables to read (HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, …) instead of the
+    /// process's; null reads the process's. A variable missing from the dictionary counts as unset.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?>? Environment { get; init; }
+
+    /// <summary>The clock for timeouts and the waits between retries (a fake one in tests); null: the system's.</summary>
+    public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Where requests, retries and downloads are reported. URLs are logged without their query; tokens never.</summary>
     public ILogger? Logger { get; init; }

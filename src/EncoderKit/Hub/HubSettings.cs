@@ -16,7 +16,7 @@ internal sealed record HubSettings(
     public static HubSettings From(HubOptions? options, Func<string, string?>? environment = null)
     {
         options ??= new HubOptions();
-        environment ??= Environment.GetEnvironmentVariable;
+        environment ??= options.Environment is { } variables ? name => variables.GetValueOrDefault(name) : Environment.GetEnvironmentVariable;
         string home = HfHome(environment);
 
         string endpointText = (options.Endpoint ?? NonEmpty(environment("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/');

@@ -63,7 +63,7 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
         if (hasPickle)
             throw new EncoderKitException(ErrorKind.BadCheckpoint,
                 $"the repository has only pickle weights ({Pickle}), which are refused unless allowed "
-                + "(HubOptions.AllowPickleWeights, --allow-pickle); even then they are read without running any code",
+                + "(HubOptions.AllowPickleWeights); even then they are read without running any code",
                 file: $"{repoId}/{Pickle}");
         throw new EncoderKitException(ErrorKind.MissingFile,
             $"the repository has no weights at commit {commit}: neither {Safetensors} nor {SafetensorsIndex}", file: $"{repoId}/{Safetensors}");

@@ -11,6 +11,9 @@ namespace EncoderKit.Hub;
 /// </remarks>
 public static class ModelSource
 {
+    /// <summary>The files a tokenizer is read from: as <see cref="HubOptions.Files"/>, fetches a model's tokenizer without its weights.</summary>
+    public static IReadOnlyList<string> TokenizerFiles { get; } = [.. ModelFiles.TokenizerFiles, "*.model"];
+
     /// <summary>The local folder for <paramref name="model"/>, fetching its files from the hub if needed.</summary>
     /// <param name="model">A local folder, or a hub id with an optional <c>@revision</c>.</param>
     /// <param name="revision">A branch, tag or commit; the default is <c>main</c>. Must agree with an <c>@revision</c>.</param>
@@ -34,7 +37,15 @@ public static class ModelSource
 
         HubReference reference = HubReference.Parse(model, revision);
         HubSettings settings = HubSettings.From(options);
-        return await SnapshotDownload.ResolveAsync(settings, reference, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await SnapshotDownload.ResolveAsync(settings, reference, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            // A cache owned by someone else, a read-only disk, a symlink loop in the cache.
+            throw new EncoderKitException(ErrorKind.Hub, $"the hub cache cannot be used: {e.Message}", file: settings.CacheDir, inner: e);
+        }
     }
 
     /// <summary>

@@ -39,12 +39,19 @@ internal static class SnapshotDownload
         {
             info = await client.GetRepoInfoAsync(reference.RepoId, reference.Revision, cancellationToken).ConfigureAwait(false);
         }
-        catch (EncoderKitException e) when (e.InnerException is TransientHubException && cachedCommit is not null
-                                            && files.FirstMissing(cache, cachedCommit, strict: false) is null)
+        catch (EncoderKitException e) when (e.Kind == ErrorKind.Unreachable || e.InnerException is TransientHubException)
         {
-            // The hub cannot be reached but the cache has what the model needs: use it, as huggingface_hub does.
-            log.LogWarning("{Problem}; using the cached snapshot {Commit}", e.Message, cachedCommit);
-            return cache.SnapshotDir(cachedCommit);
+            // The hub cannot be reached but the cache has what the model needs: use it, as huggingface_hub does (a
+            // snapshot Python wrote has no .no_exist markers, hence not strict).
+            if (cachedCommit is not null && files.FirstMissing(cache, cachedCommit, strict: false) is null)
+            {
+                log.LogWarning("{Problem}; using the cached snapshot {Commit}", e.Message, cachedCommit);
+                return cache.SnapshotDir(cachedCommit);
+            }
+            if (e.Kind != ErrorKind.Unreachable) throw;
+            throw new EncoderKitException(ErrorKind.Unreachable,
+                $"{e.Problem}, and {reference.RepoId} is not {(cachedCommit is null ? "" : "complete ")}in the cache; to work offline, set HF_HUB_OFFLINE=1 once the model is "
+                + "cached, or give a local model folder", file: e.Field, inner: e);
         }
 
         string commit = info.Commit;
@@ -69,6 +76,6 @@ internal static class SnapshotDownload
 
     static EncoderKitException Offline(HubReference reference, string problem, string file) =>
         new(ErrorKind.MissingFile,
-            $"{problem}, and offline mode is on (HF_HUB_OFFLINE); fetch {reference.RepoId} once online "
-            + $"(encoderkit download {reference.RepoId}) or pass a local folder", file: file);
+            $"{problem}, and offline mode is on (HF_HUB_OFFLINE); fetch {reference.RepoId} once online or give a local model folder",
+            file: file);
 }

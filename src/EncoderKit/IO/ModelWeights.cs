@@ -14,7 +14,7 @@ public static class ModelWeights
         {
             if (!allowPickleWeights)
                 throw new EncoderKitException(ErrorKind.MissingFile,
-                    $"no safetensors weights, only {PickleFileName}; pickle weights load only when allowed (--allow-pickle), and are then read without running code", folder);
+                    $"no safetensors weights, only {PickleFileName}; pickle weights load only when allowed (allowPickleWeights), and are then read without running code", folder);
             return PickleCheckpoint.Open(pickle);
         }
         return CheckpointWeights.Open(folder);

@@ -11,7 +11,7 @@ namespace EncoderKit.Tests.Cli;
 /// </summary>
 public sealed class BadInputTests
 {
-    static Task<CliRunner.Result> ForwardAsync(TempFolder folder) =>
+    internal static Task<CliRunner.Result> ForwardAsync(TempFolder folder) =>
         CliRunner.RunAsync(["forward", "--model", folder.Path, "--inputs", Path.Combine(ReferenceData.Model("bert"), "inputs.safetensors"),
             "--output", folder.File("out.safetensors")]);
 

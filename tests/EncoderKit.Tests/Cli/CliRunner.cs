@@ -1,19 +1,21 @@
-using System.Diagnostics;
+using System.Text;
+using EncoderKit.Cli;
 
 namespace EncoderKit.Tests.Cli;
 
-/// <summary>Runs the built `encoderkit` CLI as a separate process, the way a user runs it.</summary>
+/// <summary>
+/// Runs the `encoderkit` command line inside the test process (<see cref="EncoderKitCli.RunAsync"/>) with its own
+/// standard input, output, error and environment, so runs in parallel share nothing. <see cref="CliProcess"/> runs the
+/// real binary, for the few tests about the process itself.
+/// </summary>
 public static class CliRunner
 {
-    /// <summary>The CLI beside these tests: tests/EncoderKit.Tests/bin/{Configuration}/{framework}/ ↔ src/EncoderKit.Cli/bin/...</summary>
-    public static string CliPath { get; } = Locate();
-
-    public sealed record Result(int Exit, string Out, string Err)
+    public sealed record Result(int Exit, string Out, string Err, byte[] OutBytes)
     {
         /// <summary>Asserts a user error: exit code 2 and exactly one "encoderkit: ..." line on stderr, no stack trace.</summary>
-        public string AssertOneLineError()
+        public string AssertOneLineError(int exit = 2)
         {
-            Assert.True(Exit == 2, $"exit {Exit}, stderr: {Err}");
+            Assert.True(Exit == exit, $"exit {Exit}, stderr: {Err}");
             string[] lines = Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + Err);
             Assert.StartsWith("encoderkit: ", lines[0]);
@@ -21,39 +23,21 @@ public static class CliRunner
         }
     }
 
-    /// <param name="environment">Variables to set; a null value removes the variable.</param>
-    /// <param name="withoutPrefixes">Variables of the test process to leave out (e.g. "HF_", so a developer's own settings do not leak in).</param>
-    public static async Task<Result> RunAsync(string[] args, string? stdin = null, IDictionary<string, string?>? environment = null, params string[] withoutPrefixes)
+    /// <param name="environment">The only variables the run sees (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE…); none when null.</param>
+    public static async Task<Result> RunAsync(string[] args, string? stdin = null, IReadOnlyDictionary<string, string?>? environment = null,
+        CancellationToken cancellationToken = default)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        start.ArgumentList.Add(CliPath);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (string name in start.Environment.Keys.Where(k => withoutPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
-            start.Environment.Remove(name);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null) start.Environment.Remove(name);
-            else start.Environment[name] = value;
-        }
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
-        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3)); // a hang fails the test, not the run
-        await process.WaitForExitAsync(limit.Token);
-        return new Result(process.ExitCode, await output, await error);
+        var output = new MemoryStream();
+        var stdout = new StreamWriter(output, new UTF8Encoding(false));
+        var stderr = new StringWriter();
+        // On the thread pool: the commands run synchronous model code, and concurrent runs must really run side by side.
+        int exit = await Task.Run(() => EncoderKitCli.RunAsync(args, new StringReader(stdin ?? ""), stdout, stderr, environment, cancellationToken))
+            .WaitAsync(TimeSpan.FromMinutes(3)); // a hang fails the test, not the run
+        stdout.Flush();
+        byte[] bytes = output.ToArray();
+        return new Result(exit, Encoding.UTF8.GetString(bytes), stderr.ToString(), bytes);
     }
 
-    static string Locate()
-    {
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = here.Name, configuration = here.Parent!.Name;
-        for (DirectoryInfo? dir = here; dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EncoderKit.slnx")))
-                return Path.Combine(dir.FullName, "src", "EncoderKit.Cli", "bin", configuration, framework, "EncoderKit.Cli.dll");
-        throw new InvalidOperationException("no EncoderKit.slnx above " + AppContext.BaseDirectory);
-    }
+    /// <summary>For synchronous tests.</summary>
+    public static Result Run(string stdin, params string[] args) => RunAsync(args, stdin).GetAwaiter().GetResult();
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Cli;
 
-/// <summary>`encoderkit forward` on every fixture folder, run as a process with no family flag (the family comes from config.json), compared with the reference outputs (tolerance as in ConformanceTests).</summary>
+/// <summary>`encoderkit forward` on every fixture folder, run through the command line (in-process) with no family flag (the family comes from config.json), compared with the reference outputs (tolerance as in ConformanceTests).</summary>
 public sealed class ForwardCommandTests
 {
     public static TheoryData<string> Fixtures => Modeling.ConformanceTests.Fixtures;

@@ -4,11 +4,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using EncoderKit.IO;
+using EncoderKit.Tests.Cli;
 using EncoderKit.SentenceEmbeddings;
 
 namespace EncoderKit.Tests.Embeddings;
 
-/// <summary>`encoderkit embed`, `similarity` and `search`, run as processes the way a user runs them.</summary>
+/// <summary>`encoderkit embed`, `similarity` and `search`, run in-process (and once on a terminal, as a process).</summary>
 public sealed class EmbeddingCommandTests : IDisposable
 {
     readonly SentenceFolder _folder = SentenceFolder.MeanNormalized(settings: new { prompts = new { query = "search_query: ", document = "search_document: " } });
@@ -22,35 +23,10 @@ public sealed class EmbeddingCommandTests : IDisposable
         Directory.Delete(_work, recursive: true);
     }
 
-    /// <summary>
-    /// The command from its own build output: the copy beside the tests runs with the tests' dependency set, in which
-    /// the ASP.NET Core framework (referenced for the hub tests) stands in for packages the command needs on its own.
-    /// </summary>
-    internal static string Cli { get; } = FindCli();
-
-    static string FindCli()
-    {
-        var bin = new DirectoryInfo(AppContext.BaseDirectory);                 // tests/EncoderKit.Tests/bin/<config>/<tfm>/
-        string tfm = bin.Name, configuration = bin.Parent!.Name;
-        for (var dir = bin; dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "src", "EncoderKit.Cli", "bin", configuration, tfm, "EncoderKit.Cli.dll");
-            if (File.Exists(candidate)) return candidate;
-        }
-        return Path.Combine(AppContext.BaseDirectory, "EncoderKit.Cli.dll");
-    }
-
     static (int Exit, string Out, string Err) Run(string stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Cli);
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> output = p.StandardOutput.ReadToEndAsync(), error = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        Assert.True(p.WaitForExit(300_000), "the command did not finish");
-        return (p.ExitCode, output.Result, error.Result);
+        var result = CliRunner.Run(stdin, args);
+        return (result.Exit, result.Out, result.Err);
     }
 
     /// <summary>Batches differ between the command and these calls; padding changes rows only by float reassociation.</summary>
@@ -104,7 +80,7 @@ public sealed class EmbeddingCommandTests : IDisposable
     static string TenThousandLines() =>
         string.Join("\n", Enumerable.Range(0, 10_000).Select(i => $"line {i}: {string.Join(' ', Enumerable.Repeat("word", i % 37))}")) + "\n";
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public void TenThousandLinesOnAPipeGiveNothingButResults()
     {
         var (exit, stdout, stderr) = Run(TenThousandLines(), "embed", "--model", _folder.Path, "--batch-size", "64");
@@ -116,13 +92,13 @@ public sealed class EmbeddingCommandTests : IDisposable
         Assert.All(lines[..^1], line => Assert.Equal(64, Embedding(line).Length));
     }
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public async Task OnATerminalAProgressBarShows()
     {
         string input = Path.Combine(_work, "in.txt"), output = Path.Combine(_work, "out.jsonl");
         File.WriteAllText(input, TenThousandLines());
         // `script` runs the command on a pseudo-terminal and copies what it shows to our standard output.
-        string command = $"dotnet '{Cli}' embed --model '{_folder.Path}' --input '{input}' --output '{output}' --batch-size 64";
+        string command = $"dotnet '{CliProcess.CliPath}' embed --model '{_folder.Path}' --input '{input}' --output '{output}' --batch-size 64";
         var psi = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (string a in new[] { "-q", "-e", "-c", command, "/dev/null" }) psi.ArgumentList.Add(a);
         psi.Environment["TERM"] = "xterm-256color";

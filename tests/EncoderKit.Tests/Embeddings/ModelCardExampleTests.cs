@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using EncoderKit.Modeling;
 using EncoderKit.SentenceEmbeddings;
+using EncoderKit.Tests.Cli;
 using EncoderKit.Tokenization;
 using static TorchSharp.torch;
 
@@ -12,6 +12,7 @@ namespace EncoderKit.Tests.Embeddings;
 /// a query × document similarity matrix) through the API and the command line, on every reference fixture whose family
 /// this build carries; and the fixtures' own token ids through `encoderkit embed`, against their expected pooled outputs.
 /// </summary>
+[Trait("speed", "slow")]
 public sealed class ModelCardExampleTests
 {
     static readonly string[] Queries = ["What is TSNE?", "Who is Laurens van der Maaten?"];
@@ -21,15 +22,8 @@ public sealed class ModelCardExampleTests
 
     static (int Exit, string Out, string Err) Run(string stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(EmbeddingCommandTests.Cli);
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> output = p.StandardOutput.ReadToEndAsync(), error = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        Assert.True(p.WaitForExit(300_000), "the command did not finish");
-        return (p.ExitCode, output.Result, error.Result);
+        var result = CliRunner.Run(stdin, args);
+        return (result.Exit, result.Out, result.Err);
     }
 
     /// <summary>Tokenizer → encoder → mean → first <paramref name="dims"/> → L2 normalisation, step by step.</summary>

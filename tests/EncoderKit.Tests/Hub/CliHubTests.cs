@@ -3,19 +3,28 @@ using EncoderKit.Tests.Cli;
 namespace EncoderKit.Tests.Hub;
 
 /// <summary>
-/// <c>encoderkit download</c> and <c>encoderkit cache</c>, run as the user runs them: a process, configured by the
-/// environment (HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN), against the fake hub. On a pipe they print results only.
+/// <c>encoderkit download</c> and <c>encoderkit cache</c>, configured by the environment (HF_ENDPOINT, HF_HUB_CACHE,
+/// HF_TOKEN), against the fake hub: in-process, and as two processes sharing the cache. On a pipe they print results only.
 /// </summary>
 public class CliHubTests
 {
+    static Dictionary<string, string?> HubEnvironment(HubTestBed bed) => new()
+    {
+        ["HF_ENDPOINT"] = bed.Hub.Endpoint,
+        ["HF_HUB_CACHE"] = bed.CacheDir,
+        ["HF_HOME"] = Path.Combine(bed.CacheDir, "home"), // no token file
+    };
+
     static async Task<(int Exit, string Out, string Err)> RunAsync(HubTestBed bed, params string[] args)
     {
-        var result = await CliRunner.RunAsync(args, null, new Dictionary<string, string?>
-        {
-            ["HF_ENDPOINT"] = bed.Hub.Endpoint,
-            ["HF_HUB_CACHE"] = bed.CacheDir,
-            ["HF_HOME"] = Path.Combine(bed.CacheDir, "home"), // no token file
-        }, "HF_", "HUGGING");
+        var result = await CliRunner.RunAsync(args, null, HubEnvironment(bed));
+        return (result.Exit, result.Out, result.Err);
+    }
+
+    /// <summary>The real binary, with only these HF_ variables (a developer's own settings left out).</summary>
+    static async Task<(int Exit, string Out, string Err)> RunProcessAsync(HubTestBed bed, params string[] args)
+    {
+        var result = await CliProcess.RunAsync(args, null, HubEnvironment(bed), "HF_", "HUGGING");
         return (result.Exit, result.Out, result.Err);
     }
 
@@ -34,14 +43,14 @@ public class CliHubTests
         Assert.Equal(repo.Files["model.safetensors"].Content, File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
     }
 
-    [Fact]
+    [Fact, Trait("speed", "slow")]
     public async Task TwoProcessesDownloadingOneModelShareTheCache()
     {
         FakeRepo repo = FakeModels.SentenceBert();
         repo.Files["model.safetensors"] = FakeModels.Weights(3_000_000, seed: 9);
         await using var bed = await HubTestBed.StartAsync(repo);
 
-        var results = await Task.WhenAll(RunAsync(bed, "download", repo.Id), RunAsync(bed, "download", repo.Id));
+        var results = await Task.WhenAll(RunProcessAsync(bed, "download", repo.Id), RunProcessAsync(bed, "download", repo.Id));
 
         string folder = Path.Combine(bed.RepoFolder(repo.Id), "snapshots", repo.Commit);
         Assert.All(results, r => Assert.Equal((0, folder + Environment.NewLine, ""), r));

@@ -1,10 +1,12 @@
 using EncoderKit.Hub;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EncoderKit.Tests.Hub;
 
 /// <summary>
 /// A hub that fails, stalls, breaks off, lies or attacks: retried where a retry can help, refused with a clear
 /// error where it cannot, and in every case the cache stays consistent (no partial blob, no dangling link).
+/// Timeouts run on a fake clock that the test moves only once the hub holds a request or a body has stalled.
 /// </summary>
 public class HubFaultTests
 {
@@ -87,7 +89,10 @@ public class HubFaultTests
         bed.Hub.Faults.Add(new Fault("/config.json", FaultKind.Slow, Times: 1, Method: "HEAD"));
 
         // The server holds the first HEAD until the client leaves; the client's timeout is what ends it.
-        string folder = await ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: TimeSpan.FromMilliseconds(500), retries: 5));
+        var time = new FakeTimeProvider();
+        TimeSpan timeout = TimeSpan.FromMilliseconds(500);
+        string folder = await FakeClock.DriveAsync(time, timeout, FakeClock.OncePerRequest(bed.Hub, "HEAD", "/config.json"),
+            ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: timeout, retries: 5, time: time)));
 
         Assert.True(bed.Hub.Count("HEAD", "/config.json") >= 2);
         Assert.Equal(repo.Files["config.json"].Content, File.ReadAllBytes(Path.Combine(folder, "config.json")));
@@ -101,10 +106,10 @@ public class HubFaultTests
         await using var bed = await HubTestBed.StartAsync(repo);
         bed.Hub.Faults.Add(new Fault("/api/models/", FaultKind.Slow, Times: 100));
 
-        // 1 s rather than less: on a loaded CI machine a shorter limit can expire before the request even reaches
-        // the fake hub, and the test is about the client giving up and saying so, not about how fast it does.
-        var e = await Assert.ThrowsAsync<EncoderKitException>(() =>
-            ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: TimeSpan.FromSeconds(1), retries: 1)));
+        var time = new FakeTimeProvider();
+        var e = await Assert.ThrowsAsync<EncoderKitException>(() => FakeClock.DriveAsync(time, TimeSpan.FromSeconds(1),
+            FakeClock.OncePerRequest(bed.Hub, "GET", "/api/models/"),
+            ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: TimeSpan.FromSeconds(1), retries: 1, time: time))));
         Assert.Contains("no answer within 1 s", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, bed.Hub.Count("GET", "/api/models/"));
     }
@@ -139,8 +144,11 @@ public class HubFaultTests
         // Half the body, then silence on an open connection: everything sent arrives, then the read times out.
         bed.Hub.Faults.Add(new Fault("/lfs/" + weights.Sha256, FaultKind.Stall, Times: 1));
 
-        var e = await Assert.ThrowsAsync<EncoderKitException>(() =>
-            ModelSource.ResolveAsync(repo.Id, options: bed.Options(retries: 0, timeout: TimeSpan.FromMilliseconds(500))));
+        var time = new FakeTimeProvider();
+        var progress = new LastProgress();
+        var e = await Assert.ThrowsAsync<EncoderKitException>(() => FakeClock.DriveAsync(time, TimeSpan.FromMilliseconds(500),
+            StalledAtHalf(bed, weights, progress),
+            ModelSource.ResolveAsync(repo.Id, options: bed.Options(retries: 0, timeout: TimeSpan.FromMilliseconds(500), time: time, progress: progress))));
         Assert.Equal(ErrorKind.Hub, e.Kind);
         Assert.Equal($"{repo.Id}/{Weights}", e.Field);
         string partial = Path.Combine(bed.RepoFolder(repo.Id), "blobs", weights.Sha256 + ".incomplete");
@@ -148,13 +156,18 @@ public class HubFaultTests
         Assert.False(File.Exists(Path.Combine(bed.RepoFolder(repo.Id), "snapshots", repo.Commit, Weights)));
         AssertCacheConsistent(bed, repo, allowIncomplete: true);
 
-        string folder = await ModelSource.ResolveAsync(repo.Id, options: bed.Options(retries: 0));
+        string folder = await ModelSource.ResolveAsync(repo.Id, options: bed.Options(retries: 0, time: time));
 
         Assert.Equal(weights.Content, File.ReadAllBytes(Path.Combine(folder, Weights)));
         Assert.Equal($"bytes={weights.Content.Length / 2}-", bed.Hub.Requests.Last(r => r.Path.StartsWith("/lfs/" + weights.Sha256, StringComparison.Ordinal)).Range);
         Assert.False(File.Exists(partial));
         AssertCacheConsistent(bed, repo);
     }
+
+    /// <summary>The first download of <paramref name="file"/> has written its first half, and the hub sends no more.</summary>
+    static Func<bool> StalledAtHalf(HubTestBed bed, FakeFile file, LastProgress progress) => () =>
+        bed.Hub.Count("GET", "/lfs/" + file.Sha256) == 1
+        && progress.Last is { Completed: false } last && last.BytesDone == file.Content.Length / 2 && last.TotalBytes == file.Content.Length;
 
     [Fact]
     public async Task ABodyThatStallsTimesOutAndResumes()
@@ -164,7 +177,10 @@ public class HubFaultTests
         FakeFile shard = repo.Files["model-00001-of-00002.safetensors"];
         bed.Hub.Faults.Add(new Fault("/lfs/" + shard.Sha256, FaultKind.Stall, Times: 1));
 
-        string folder = await ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: TimeSpan.FromMilliseconds(500), retries: 5));
+        var time = new FakeTimeProvider();
+        var progress = new LastProgress();
+        string folder = await FakeClock.DriveAsync(time, TimeSpan.FromMilliseconds(500), StalledAtHalf(bed, shard, progress),
+            ModelSource.ResolveAsync(repo.Id, options: bed.Options(timeout: TimeSpan.FromMilliseconds(500), retries: 5, time: time, progress: progress)));
 
         Assert.Equal(shard.Content, File.ReadAllBytes(Path.Combine(folder, "model-00001-of-00002.safetensors")));
         Assert.Contains(bed.Hub.Requests, r => r.Range == $"bytes={shard.Content.Length / 2}-");

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EncoderKit.Hub;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EncoderKit.Tests.Hub;
 
@@ -26,18 +27,21 @@ public sealed class HubTestBed : IAsyncDisposable
 
     /// <summary>
     /// Options for the tests: small timeouts and waits (set here, so no test depends on how fast the machine is
-    /// beyond "a loopback answer takes less than 5 s"), no token, online, this cache, this hub.
+    /// beyond "a loopback answer takes less than 5 s"), no token, online, this cache, this hub. With a fake
+    /// <paramref name="time"/>, timeouts and waits pass only as the test moves that clock, and retries do not wait.
     /// </summary>
     public HubOptions Options(bool offline = false, string token = "", TimeSpan? timeout = null, int retries = 3,
-        bool allowPickle = false, IReadOnlyList<string>? files = null, bool checkForUpdates = false, IProgress<DownloadProgress>? progress = null) => new()
+        bool allowPickle = false, IReadOnlyList<string>? files = null, bool checkForUpdates = false, IProgress<DownloadProgress>? progress = null,
+        TimeProvider? time = null, string? endpoint = null) => new()
     {
-        Endpoint = Hub.Endpoint,
+        Endpoint = endpoint ?? Hub.Endpoint,
+        TimeProvider = time,
         CacheDir = CacheDir,
         Token = token,
         Offline = offline,
         Timeout = timeout ?? TimeSpan.FromSeconds(5),
         MaxRetries = retries,
-        RetryBaseDelay = TimeSpan.FromMilliseconds(1),
+        RetryBaseDelay = time is null ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero,
         RetryMaxDelay = TimeSpan.FromMilliseconds(5),
         AllowPickleWeights = allowPickle,
         Files = files,
@@ -59,6 +63,46 @@ public sealed class HubTestBed : IAsyncDisposable
         await Hub.DisposeAsync();
         try { Directory.Delete(CacheDir, recursive: true); } catch (IOException) { }
     }
+}
+
+/// <summary>A fake clock for the hub, moved by the test only while the client is waiting on it.</summary>
+public static class FakeClock
+{
+    /// <summary>
+    /// Waits (really) for <paramref name="work"/>, moving <paramref name="time"/> on by <paramref name="step"/> each time
+    /// <paramref name="waiting"/> says the client now waits on the clock (a request held by the hub, a stalled body).
+    /// </summary>
+    public static async Task<T> DriveAsync<T>(FakeTimeProvider time, TimeSpan step, Func<bool> waiting, Task<T> work)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2)); // a hang fails the test, not the run
+        while (!work.IsCompleted)
+        {
+            if (waiting()) time.Advance(step);
+            await Task.WhenAny(work, Task.Delay(10, limit.Token));
+            limit.Token.ThrowIfCancellationRequested();
+        }
+        return await work;
+    }
+
+    /// <summary>True once per new request the hub has seen that matches: each such request is held until the client gives up.</summary>
+    public static Func<bool> OncePerRequest(FakeHub hub, string method, string path)
+    {
+        int advanced = 0;
+        return () =>
+        {
+            int seen = hub.Count(method, path);
+            if (seen <= advanced) return false;
+            advanced = seen;
+            return true;
+        };
+    }
+}
+
+/// <summary>Reports as they happen, on the reporting thread (Progress&lt;T&gt; would post them later).</summary>
+public sealed class LastProgress : IProgress<DownloadProgress>
+{
+    public DownloadProgress? Last { get; private set; }
+    public void Report(DownloadProgress value) => Last = value;
 }
 
 /// <summary>Keeps every log line, to check what is (and is not) logged.</summary>

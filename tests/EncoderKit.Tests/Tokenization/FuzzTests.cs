@@ -95,7 +95,7 @@ public class FuzzTests
         await task.WaitAsync(TimeSpan.FromMinutes(2));   // TimeoutException: it hung
     }
 
-    [Theory, MemberData(nameof(Tokenizers))]
+    [Theory, MemberData(nameof(Tokenizers)), Trait("speed", "slow")]
     public async Task HundredThousandCharInputs(string family)
     {
         var tok = Load(family);

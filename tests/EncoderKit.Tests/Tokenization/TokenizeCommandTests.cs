@@ -4,12 +4,12 @@ using EncoderKit.Tokenization;
 
 namespace EncoderKit.Tests.Tokenization;
 
-/// <summary>`encoderkit tokenize`, run as a process the way a user runs it.</summary>
+/// <summary>`encoderkit tokenize`, run in-process through the command line.</summary>
 public class TokenizeCommandTests
 {
     static (int Exit, string Out, string Err) Run(string stdin, params string[] args)
     {
-        var result = CliRunner.RunAsync(args, stdin).GetAwaiter().GetResult();
+        var result = CliRunner.Run(stdin, args);
         return (result.Exit, result.Out, result.Err);
     }
 
