@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EncoderKit.Engine;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Tokenization;
 using static TorchSharp.torch;
@@ -54,8 +55,8 @@ static class EmbedBench
             Console.WriteLine($"embed: {config.File}; {count} texts, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}, median {lengths.Order().ElementAt(count / 2)}), batch {batchSize}, libtorch threads {threads ?? get_num_threads()}");
             foreach (bool sorted in new[] { true, false })
             {
-                var plan = LengthBatching.Plan(lengths, batchSize, sorted);
-                long padded = LengthBatching.PaddedTokens(lengths, plan), real = lengths.Sum(x => (long)x);
+                var plan = BatchPlanner.Plan(lengths, new BatchLimits(MaxRows: batchSize, SortByLength: sorted));
+                long padded = BatchPlanner.PaddedTokens(lengths, plan), real = lengths.Sum(x => (long)x);
                 Console.WriteLine($"  {(sorted ? "sorted" : "unsorted"),-8}: {padded} token positions computed for {real} real tokens ({100.0 * (padded - real) / padded:F0}% padding)");
             }
             Console.WriteLine($"{"dtype",-5} {"batching",-9} {"sent/s",8} {"tokens/s",9} {"seconds",8}");

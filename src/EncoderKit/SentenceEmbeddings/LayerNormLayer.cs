@@ -1,4 +1,6 @@
 using EncoderKit.IO;
+using EncoderKit.Modeling;
+using EncoderKit.Modeling.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,19 +8,20 @@ namespace EncoderKit.SentenceEmbeddings;
 
 /// <summary>
 /// sentence_transformers.models.LayerNorm: torch.nn.LayerNorm(dimension) (eps 1e-5) over the sentence vector;
-/// config.json holds <c>dimension</c>, the weights are <c>norm.weight</c> and <c>norm.bias</c>.
+/// config.json holds <c>dimension</c>, the weights are <c>norm.weight</c> and <c>norm.bias</c>, this module's
+/// parameters under the same names.
 /// </summary>
-public sealed class LayerNormLayer : IEmbeddingLayer
+public sealed class LayerNormLayer : nn.Module<Tensor, Tensor>, IEmbeddingLayer
 {
-    const double Eps = 1e-5;
-    readonly Tensor _weight, _bias;
+    static readonly NormSpec TorchLayerNorm = new(NormKind.LayerNorm, Eps: 1e-5, Bias: true);
+    readonly Norm norm;
 
-    LayerNormLayer(string name, int dimension, Tensor weight, Tensor bias)
+    LayerNormLayer(string name, int dimension, IParameterSource source) : base(name)
     {
         Name = name;
         Dimension = dimension;
-        _weight = weight;
-        _bias = bias;
+        norm = new Norm("norm", dimension, TorchLayerNorm, source);
+        register_module("norm", norm);
     }
 
     public string Name { get; }
@@ -26,26 +29,18 @@ public sealed class LayerNormLayer : IEmbeddingLayer
 
     public static LayerNormLayer Load(string folder, string name, Device? device = null)
     {
-        device ??= CPU;
         ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
         int dimension = config.Int("dimension");
         if (dimension <= 0) throw config.Invalid("dimension", $"must be positive, got {dimension}");
-        using ITensorSource weights = ModuleWeights.Open(folder);
-        ModuleWeights.RejectUnexpected(weights, folder, new HashSet<string> { "norm.weight", "norm.bias" });
-        Tensor weight = ModuleWeights.Read(weights, folder, "norm.weight", [dimension], device);
-        Tensor bias = ModuleWeights.Read(weights, folder, "norm.bias", [dimension], device);
-        return new LayerNormLayer(name, dimension, weight, bias);
+        using ModuleWeights weights = ModuleWeights.Open(folder, device ?? CPU, new HashSet<string> { "norm.weight", "norm.bias" });
+        return new LayerNormLayer(name, dimension, weights);
     }
 
     public int OutputDimension(int inputDimension) =>
         inputDimension == Dimension ? Dimension
             : throw new EncoderKitException(ErrorKind.BadConfig, $"normalises {Dimension} features but the module before it gives {inputDimension}", field: Name);
 
-    public Tensor Forward(Tensor embeddings) => nn.functional.layer_norm(embeddings, [Dimension], _weight, _bias, Eps);
+    public Tensor Forward(Tensor embeddings) => forward(embeddings);
 
-    public void Dispose()
-    {
-        _weight.Dispose();
-        _bias.Dispose();
-    }
+    public override Tensor forward(Tensor embeddings) => norm.forward(embeddings);
 }
