@@ -52,10 +52,9 @@ public sealed class SentenceEncoder : IDisposable
         DefaultPromptName = settings.DefaultPromptName;
         SimilarityFunction = settings.SimilarityFunction ?? SimilarityFunction.Cosine;
         DoLowerCase = settings.DoLowerCase;
-        BatchSize = options.BatchSize >= 1 ? options.BatchSize
-            : throw new EncoderKitException(ErrorKind.BadInput, $"batch size must be at least 1, got {options.BatchSize}", field: "batch_size");
-        MaxBatchTokens = options.MaxBatchTokens is null or >= 1 ? options.MaxBatchTokens
-            : throw new EncoderKitException(ErrorKind.BadInput, $"the batch token budget must be at least 1, got {options.MaxBatchTokens}", field: "max_batch_tokens");
+        new BatchLimits(options.MaxBatchTokens, options.BatchSize).Check();   // refused at load, not at the first encode
+        BatchSize = options.BatchSize;
+        MaxBatchTokens = options.MaxBatchTokens;
         _padId = tokenizer.PadTokenId ?? modules.Transformer.Config.IntOrNull("pad_token_id") ?? 0;
         TruncateDim = CheckTruncateDim(options.TruncateDim);
         MaxSeqLength = EffectiveMaxSeqLength(options.MaxSeqLength ?? settings.MaxSeqLength);
