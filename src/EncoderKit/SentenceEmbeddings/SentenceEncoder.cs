@@ -75,6 +75,12 @@ public sealed class SentenceEncoder : IDisposable
 
     public EncoderModel Model => Modules.Transformer;
 
+    /// <summary>
+    /// The thread this encoder's forward passes run on; other pipelines over <see cref="Model"/> (fill-mask, heads) can
+    /// run there too, so one model computes on one thread. Disposed with the encoder.
+    /// </summary>
+    public BatchRunner Runner => _runner;
+
     /// <summary>Device and dtype the encoder computes in ("cpu/Float32"): part of what decides the vectors.</summary>
     public string ComputeDescription => $"{Model.Device.type}/{Model.Network.parameters().First().dtype}";
 
