@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EncoderKit.Engine;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Tokenization;
 using static TorchSharp.torch;
@@ -11,8 +12,9 @@ namespace EncoderKit.Bench;
 /// <summary>
 /// Sentence-embedding throughput (sentences/s) of a base-sized encoder with random weights on a realistic length mix
 /// (10–300 tokens, log-uniform: many short texts, some long), batches sorted by length versus in input order, fp32 and
-/// bf16. Texts go through the whole path: WordPiece tokenizer, padded batches, encoder, mean pooling, normalisation.
-/// Usage: embed [--config FILE] [--texts N] [--batch-size B] [--dtypes fp32,bf16] [--threads N] [--seed S]
+/// bf16, and packed by a padded-token budget instead of a row count. Texts go through the whole path: WordPiece tokenizer,
+/// the batch planner and runner, encoder, mean pooling, normalisation.
+/// Usage: embed [--config FILE] [--texts N] [--batch-size B] [--max-batch-tokens T] [--dtypes fp32,bf16] [--threads N] [--seed S]
 /// </summary>
 /// <remarks>
 /// The default model is ModernBERT-base's shape (22 layers, hidden 768, GeGLU 1152, alternating global/local
@@ -40,6 +42,7 @@ static class EmbedBench
         ConfigJson config = PickConfig(args.Get("--config"));
         int count = args.Ints("--texts", [256])[0];
         int batchSize = args.Ints("--batch-size", [32])[0];
+        int budget = args.Ints("--max-batch-tokens", [8192])[0];
         string[] dtypes = args.Strings("--dtypes", ["fp32", "bf16"]);
         int seed = args.Ints("--seed", [0])[0];
         int? threads = args.Get("--threads") is { } t ? int.Parse(t) : null;
@@ -52,25 +55,32 @@ static class EmbedBench
             string[] texts = Texts(count, seed);
             int[] lengths = texts.Select(x => tokenizer.Encode(x).Length).ToArray();
             Console.WriteLine($"embed: {config.File}; {count} texts, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}, median {lengths.Order().ElementAt(count / 2)}), batch {batchSize}, libtorch threads {threads ?? get_num_threads()}");
-            foreach (bool sorted in new[] { true, false })
+            (string Name, BatchLimits Limits)[] batchings =
+            [
+                ("sorted", new BatchLimits(MaxRows: batchSize)),
+                ("unsorted", new BatchLimits(MaxRows: batchSize, SortByLength: false)),
+                ($"{budget} tok", new BatchLimits(MaxTokens: budget)),
+            ];
+            foreach (var (name, limits) in batchings)
             {
-                var plan = LengthBatching.Plan(lengths, batchSize, sorted);
-                long padded = LengthBatching.PaddedTokens(lengths, plan), real = lengths.Sum(x => (long)x);
-                Console.WriteLine($"  {(sorted ? "sorted" : "unsorted"),-8}: {padded} token positions computed for {real} real tokens ({100.0 * (padded - real) / padded:F0}% padding)");
+                var plan = BatchPlanner.Plan(lengths, limits);
+                long padded = BatchPlanner.PaddedTokens(lengths, plan), real = lengths.Sum(x => (long)x);
+                Console.WriteLine($"  {name,-10}: {plan.Count} batches, {padded} token positions computed for {real} real tokens ({100.0 * (padded - real) / padded:F0}% padding)");
             }
-            Console.WriteLine($"{"dtype",-5} {"batching",-9} {"sent/s",8} {"tokens/s",9} {"seconds",8}");
+            Console.WriteLine($"{"dtype",-5} {"batching",-10} {"sent/s",8} {"tokens/s",9} {"seconds",8}");
             foreach (string dtype in dtypes)
             {
                 var compute = new ComputeOptions { Dtype = dtype == "bf16" ? ComputeDtype.BFloat16 : ComputeDtype.Float32, Threads = threads };
                 using EncoderModel model = EncoderModel.CreateRandom(config, compute, seed);
                 using SentenceEncoder encoder = SentenceEncoder.Create(model, tokenizer, options: new SentenceEncoderOptions { BatchSize = batchSize });
                 encoder.Encode(texts.Take(batchSize).ToArray());   // warm-up: first-call allocations and kernel selection
-                foreach (bool sorted in new[] { true, false })
+                foreach (var (name, limits) in batchings)
                 {
+                    var options = new EmbedOptions { BatchSize = limits.MaxRows ?? count, MaxBatchTokens = limits.MaxTokens, SortByLength = limits.SortByLength, Normalize = true };
                     var clock = Stopwatch.StartNew();
-                    encoder.Encode(texts, options: new EmbedOptions { SortByLength = sorted, Normalize = true });
+                    encoder.Encode(texts, options: options);
                     double seconds = clock.Elapsed.TotalSeconds;
-                    Console.WriteLine($"{dtype,-5} {(sorted ? "sorted" : "unsorted"),-9} {count / seconds,8:F1} {lengths.Sum() / seconds,9:F0} {seconds,8:F1}");
+                    Console.WriteLine($"{dtype,-5} {name,-10} {count / seconds,8:F1} {lengths.Sum() / seconds,9:F0} {seconds,8:F1}");
                 }
             }
             Console.WriteLine($"peak RSS: {Measure.PeakRssMiB():F0} MiB");

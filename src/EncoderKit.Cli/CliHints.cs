@@ -10,7 +10,7 @@ static class CliHints
     static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
     {
         ["truncate_dim"] = "--dim", ["batch_size"] = "--batch-size", ["max_seq_length"] = "--max-length", ["top_k"] = "--top-k",
-        ["threads"] = "--threads", ["device"] = "--device", ["dtype"] = "--dtype", ["prompt_name"] = "--prompt",
+        ["threads"] = "--threads", ["device"] = "--device", ["dtype"] = "--dtype", ["prompt_name"] = "--prompt", ["precision"] = "--precision",
     };
 
     public static string Message(EncoderKitException e)

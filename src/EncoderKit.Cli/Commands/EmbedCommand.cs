@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 
 namespace EncoderKit.Cli.Commands;
@@ -46,22 +47,13 @@ static class EmbedCommand
 
             using SentenceEncoder encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
-            int width = options.TruncateDim ?? encoder.Dimension;
-            if (wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary && width % 8 != 0)
-                throw new EncoderKitException(ErrorKind.BadInput, $"{EmbeddingQuantizer.Name(wanted)} packs 8 dimensions to a byte; {width} is not a multiple of 8", field: "--precision");
+            int width = encoder.QuantizedWidth(wanted, options);
             float[][] embeddings = EncodeProgressView.Run(cli, "embedding", inputs.Count, encoder.BatchSize, progress => tokenized
                 ? encoder.EncodeTokens(inputs.Select(t => new TokenizedText(t.Ids!, t.TypeIds)).ToArray(), 0, options with { Progress = progress }, cancellationToken)
                 : encoder.Encode(inputs.Select(t => t.Text).ToArray(), parsed.GetValue(prompt), parsed.GetValue(prefix),
                     options with { Progress = progress }, cancellationToken));
 
-            EmbeddingRows rows;
-            if (wanted == EmbeddingPrecision.Float32) rows = new EmbeddingRows(embeddings, width);
-            else
-            {
-                if (wanted is EmbeddingPrecision.Int8 or EmbeddingPrecision.UInt8 && embeddings.Length < EmbeddingQuantizer.FewEmbeddingsForRanges)
-                    cli.Error.WriteLine($"encoderkit: warning: {EmbeddingQuantizer.Name(wanted)} buckets come from the ranges of only {embeddings.Length} embeddings; more give steadier buckets");
-                rows = new EmbeddingRows(EmbeddingQuantizer.Quantize(embeddings, wanted), wanted is EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary ? width / 8 : width);
-            }
+            EmbeddingRows rows = wanted == EmbeddingPrecision.Float32 ? new EmbeddingRows(embeddings, width) : new EmbeddingRows(encoder.Quantize(embeddings, wanted), width);
             var metadata = new Dictionary<string, string>
             {
                 ["model"] = encoder.ModelId,

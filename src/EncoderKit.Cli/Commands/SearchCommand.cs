@@ -17,8 +17,6 @@ namespace EncoderKit.Cli.Commands;
 /// </remarks>
 static class SearchCommand
 {
-    static readonly string[] DocumentPromptNames = ["document", "passage", "corpus"];
-
     public static Command Create(CliInvocation cli)
     {
         var model = new SentenceModelOptions();
@@ -49,9 +47,9 @@ static class SearchCommand
             using SentenceEncoder encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             EmbedOptions options = model.Embed(parsed);
             string? documentName = parsed.GetValue(documentPrompt), documentText = parsed.GetValue(documentPrefix);
-            if (documentName is null && documentText is null) documentName = DocumentPromptNames.FirstOrDefault(encoder.Prompts.ContainsKey);
+            if (documentName is null && documentText is null) documentName = encoder.DocumentPromptName;
             string? queryName = parsed.GetValue(queryPrompt), queryText = parsed.GetValue(queryPrefix);
-            if (queryName is null && queryText is null && encoder.Prompts.ContainsKey("query")) queryName = "query";
+            if (queryName is null && queryText is null) queryName = encoder.QueryPromptName;
 
             string[] texts = documents.Select(d => d.Text).ToArray();
             float[][] corpusEmbeddings;

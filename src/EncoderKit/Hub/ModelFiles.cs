@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using EncoderKit.IO;
 
 namespace EncoderKit.Hub;
 
@@ -16,7 +17,7 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
     public const string SafetensorsIndex = "model.safetensors.index.json";
     public const string Pickle = "pytorch_model.bin";
     public const string PickleIndex = "pytorch_model.bin.index.json";
-    public const string Modules = "modules.json";
+    public const string Modules = ModulesJson.FileName;
 
     /// <summary>Every file a tokenizer may be read from; a repository has some of them.</summary>
     public static readonly string[] TokenizerFiles =
@@ -90,8 +91,8 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
         }
         if (cache.HasFile(commit, Modules))
         {
-            foreach ((string path, _) in ModuleFolders(cache.PointerPath(commit, Modules)))
-                files.AddRange(listing.Where(f => IsModuleFile(path, f)).Order(StringComparer.Ordinal));
+            foreach (ModuleEntry module in ModuleFolders(cache.PointerPath(commit, Modules)))
+                files.AddRange(listing.Where(f => IsModuleFile(module.Path, f)).Order(StringComparer.Ordinal));
         }
         return files.Distinct().ToList();
     }
@@ -119,7 +120,7 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
         if (!TokenizerFiles.Any(f => cache.HasFile(commit, f)) && !cache.KnownAbsent(commit, TokenizerFiles[0])) return TokenizerFiles[0];
         if (cache.HasFile(commit, Modules))
         {
-            foreach ((string path, string type) in ModuleFolders(cache.PointerPath(commit, Modules)))
+            foreach ((_, string path, string type) in ModuleFolders(cache.PointerPath(commit, Modules)))
             {
                 bool pooling = type.EndsWith("Pooling", StringComparison.Ordinal), dense = type.EndsWith("Dense", StringComparison.Ordinal);
                 if ((pooling || dense) && !cache.HasFile(commit, $"{path}/{Config}")) return $"{path}/{Config}";
@@ -166,32 +167,8 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
     }
 
     /// <summary>The module folders of <c>modules.json</c> (the top folder excluded), each checked safe.</summary>
-    internal static List<(string Path, string Type)> ModuleFolders(string modulesPath)
-    {
-        using JsonDocument json = ReadJson(modulesPath, Modules);
-        if (json.RootElement.ValueKind != JsonValueKind.Array)
-            throw new EncoderKitException(ErrorKind.BadConfig, "is not a list of modules", file: Modules);
-        var folders = new List<(string, string)>();
-        int i = 0;
-        foreach (JsonElement module in json.RootElement.EnumerateArray())
-        {
-            string? path = module.ValueKind == JsonValueKind.Object && module.TryGetProperty("path", out JsonElement p) && p.ValueKind == JsonValueKind.String
-                ? p.GetString() : null;
-            string type = module.ValueKind == JsonValueKind.Object && module.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String
-                ? t.GetString()! : "";
-            if (path is null)
-                throw new EncoderKitException(ErrorKind.BadConfig, "module has no path", file: Modules, field: $"[{i}].path");
-            path = path.TrimEnd('/');
-            if (path.Length > 0)
-            {
-                if (!HubReference.IsSafeRelativePath(path))
-                    throw new EncoderKitException(ErrorKind.BadConfig, $"module path '{path}' would leave the model folder", file: Modules, field: $"[{i}].path");
-                folders.Add((path, type));
-            }
-            i++;
-        }
-        return folders;
-    }
+    internal static IEnumerable<ModuleEntry> ModuleFolders(string modulesPath) =>
+        ModulesJson.Read(modulesPath, Modules).Where(m => m.Path.Length > 0);
 
     static JsonDocument ReadJson(string path, string name)
     {

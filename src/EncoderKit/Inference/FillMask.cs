@@ -1,4 +1,5 @@
 using EncoderKit.Modeling;
+using EncoderKit.Runtime;
 using EncoderKit.Tokenization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,12 +21,18 @@ public enum OverlongInput { Truncate, Error }
 /// vocabulary entries by softmax probability, each with its decoded token and the decoded filled sequence
 /// (special tokens dropped when there is one mask; kept when there are several, so the other masks stay visible).
 /// </summary>
-public sealed class FillMask(EncoderModel model, ILogger? logger = null)
+/// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
+public sealed class FillMask(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
 {
     readonly ILogger log = logger ?? NullLogger.Instance;
 
     /// <returns>One candidate list per mask, in the order the masks appear.</returns>
-    public IReadOnlyList<IReadOnlyList<FillMaskCandidate>> Predict(string text, int topK = 5, OverlongInput overlong = OverlongInput.Truncate)
+    public IReadOnlyList<IReadOnlyList<FillMaskCandidate>> Predict(string text, int topK = 5, OverlongInput overlong = OverlongInput.Truncate) =>
+        PredictAsync(text, topK, overlong).GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="Predict"/>: tokenizing and decoding on the caller's thread, the forward pass on the runner.</summary>
+    public async Task<IReadOnlyList<IReadOnlyList<FillMaskCandidate>>> PredictAsync(string text, int topK = 5, OverlongInput overlong = OverlongInput.Truncate,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (model.Spec.Heads.Mlm is null)
@@ -42,15 +49,9 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null)
                 encoding.Truncated ? $"no {tokenizer.MaskToken} left in the text after truncation to {encoding.Length} tokens" : $"the text has no {tokenizer.MaskToken} token to fill",
                 field: "text");
 
-        using var scope = NewDisposeScope();
-        using var batch = TokenBatch.From([encoding], tokenizer.PadTokenId ?? 0);
-        using EncoderOutputs outputs = model.Forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, Outputs.MlmLogits);
-        Tensor probabilities = outputs.MlmLogits![0].index_select(0, tensor(maskPositions.Select(p => (long)p).ToArray()))
-            .to_type(ScalarType.Float32).softmax(-1);                                                   // [masks, V]
-        var (values, indices) = probabilities.topk(Math.Min(topK, (int)probabilities.shape[1]), -1);
-        float[] scores = values.cpu().data<float>().ToArray();
-        long[] tokens = indices.cpu().data<long>().ToArray();
-        int k = (int)values.shape[1];
+        TopK[] found = await (runner ?? BatchRunner.Shared).RunAsync<TopK>([new TokenizedText(encoding.Ids, encoding.TypeIds)], new BatchLimits(), tokenizer.PadTokenId ?? 0,
+            batch => [Top(batch, maskPositions, topK)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        var (scores, tokens, k) = found[0];
 
         bool singleMask = maskPositions.Length == 1;
         var result = new List<IReadOnlyList<FillMaskCandidate>>(maskPositions.Length);
@@ -69,6 +70,18 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null)
         }
         return result;
     }
+
+    /// <summary>The k most probable tokens at each mask, flattened [masks × k]: one row, on the runner's thread.</summary>
+    TopK Top(Batch batch, int[] maskPositions, int topK)
+    {
+        EncoderOutputs outputs = model.Forward(batch.InputIdsTensor(), batch.IsPadded ? batch.AttentionMaskTensor() : null, batch.TokenTypeIdsTensor(), Outputs.MlmLogits);
+        Tensor probabilities = outputs.MlmLogits![0].index_select(0, tensor(maskPositions.Select(p => (long)p).ToArray()).to(model.Device))
+            .to_type(ScalarType.Float32).softmax(-1);                                                   // [masks, V]
+        var (values, indices) = probabilities.topk(Math.Min(topK, (int)probabilities.shape[1]), -1);
+        return new TopK(values.cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray(), (int)values.shape[1]);
+    }
+
+    sealed record TopK(float[] Scores, long[] Tokens, int K);
 
     Encoding Encode(Tokenizer tokenizer, string text, OverlongInput overlong)
     {

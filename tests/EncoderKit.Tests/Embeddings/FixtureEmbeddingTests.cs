@@ -1,3 +1,4 @@
+using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using EncoderKit.Modeling;
+using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -73,9 +74,9 @@ public sealed class SentenceEncoderTests
         }
         Assert.Equal([3, 6, 7], reported);
         // Sorting really groups lengths: the longest three run together.
-        IReadOnlyList<int[]> plan = LengthBatching.Plan([5, 30, 12, 3, 22, 2, 9], 3);
+        IReadOnlyList<int[]> plan = BatchPlanner.Plan([5, 30, 12, 3, 22, 2, 9], new BatchLimits(MaxRows: 3));
         Assert.Equal([[1, 4, 2], [6, 0, 3], [5]], plan);
-        Assert.True(LengthBatching.PaddedTokens([5, 30, 12, 3, 22, 2, 9], plan) < LengthBatching.PaddedTokens([5, 30, 12, 3, 22, 2, 9], LengthBatching.Plan([5, 30, 12, 3, 22, 2, 9], 3, sortByLength: false)));
+        Assert.True(BatchPlanner.PaddedTokens([5, 30, 12, 3, 22, 2, 9], plan) < BatchPlanner.PaddedTokens([5, 30, 12, 3, 22, 2, 9], BatchPlanner.Plan([5, 30, 12, 3, 22, 2, 9], new BatchLimits(MaxRows: 3, SortByLength: false))));
     }
 
     sealed class Collect(List<int> into) : IProgress<int>

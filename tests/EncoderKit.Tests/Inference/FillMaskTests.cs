@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EncoderKit.Inference;
+using EncoderKit.Runtime;
 using EncoderKit.Tests.Cli;
 
 namespace EncoderKit.Tests.Inference;
@@ -54,6 +55,24 @@ public sealed class FillMaskTests
         Assert.All(predictions[0], c => Assert.StartsWith("[CLS]", c.Sequence));
         // Each list's scores are probabilities in descending order.
         Assert.All(predictions, p => Assert.True(p.Zip(p.Skip(1)).All(pair => pair.First.Score >= pair.Second.Score) && p.All(c => c.Score is > 0 and <= 1)));
+    }
+
+    [Fact]
+    public async Task FillMaskRunsOnAGivenRunnerAndHonoursCancellationAndDisposal()
+    {
+        using var folder = TempFolder.FromReference("bert", "bert-base-cased");
+        using var model = EncoderModel.Load(folder.Path);
+        var runner = new BatchRunner();
+        var fillMask = new FillMask(model, runner: runner);
+        var (text, top5) = Expected().First();
+        var predictions = await fillMask.PredictAsync(text, topK: 5);
+        Assert.Equal(top5.Select(c => c.Token), predictions[0].Select(c => c.Token));
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fillMask.PredictAsync(text, cancellationToken: cancelled.Token));
+        runner.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => fillMask.PredictAsync(text));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public static class SentenceEncoderServiceCollectionExtensions
 
     static SentenceEncoderOptions Copy(SentenceEncoderOptions o, ILogger logger) => new()
     {
-        Model = o.Model, Revision = o.Revision, Compute = o.Compute, TruncateDim = o.TruncateDim, BatchSize = o.BatchSize,
+        Model = o.Model, Revision = o.Revision, Compute = o.Compute, TruncateDim = o.TruncateDim, BatchSize = o.BatchSize, MaxBatchTokens = o.MaxBatchTokens,
         MaxSeqLength = o.MaxSeqLength, Hub = o.Hub, Logger = logger,
     };
 }

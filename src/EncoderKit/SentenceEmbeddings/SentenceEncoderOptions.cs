@@ -22,6 +22,9 @@ public sealed class SentenceEncoderOptions
     /// <summary>Inputs per forward pass (sentence-transformers' default is 32).</summary>
     public int BatchSize { get; set; } = 32;
 
+    /// <summary>Padded tokens (inputs × the longest of them) per forward pass at most; null for no budget.</summary>
+    public int? MaxBatchTokens { get; set; }
+
     /// <summary>Overrides the model's max_seq_length: longer inputs are truncated to this many tokens.</summary>
     public int? MaxSeqLength { get; set; }
 
@@ -49,12 +52,12 @@ public sealed record EmbedOptions
     /// <summary>Overrides <see cref="SentenceEncoderOptions.BatchSize"/> for this call.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>Overrides <see cref="SentenceEncoderOptions.MaxBatchTokens"/> for this call.</summary>
+    public int? MaxBatchTokens { get; init; }
+
     /// <summary>Batch inputs of similar length together (the default); false keeps input order in batches (for comparison).</summary>
     public bool SortByLength { get; init; } = true;
 
     /// <summary>Told how many inputs are done after each batch.</summary>
     public IProgress<int>? Progress { get; init; }
 }
-
-/// <summary>An already tokenized input: ids with the special tokens, and their token type ids (null for zeros).</summary>
-public sealed record TokenizedText(int[] Ids, int[]? TypeIds = null);

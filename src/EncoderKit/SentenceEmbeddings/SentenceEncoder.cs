@@ -1,5 +1,6 @@
 using EncoderKit.Hub;
 using EncoderKit.Modeling;
+using EncoderKit.Runtime;
 using EncoderKit.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,10 @@ namespace EncoderKit.SentenceEmbeddings;
 /// modules, then truncated to a Matryoshka width and normalised.
 /// </summary>
 /// <remarks>
-/// <para>Thread-safe: tokenization runs on the caller's thread, forward passes one at a time.</para>
+/// <para>
+/// Thread-safe: tokenization runs on the caller's thread, forward passes on the encoder's own <see cref="BatchRunner"/>,
+/// one batch at a time, requests from several threads taking turns.
+/// </para>
 /// <para>
 /// Deliberate differences from the library: inputs are batched by token count, not character count (less padding,
 /// same results); pooling and the modules after it compute in float32 even when the encoder runs in bf16; a
@@ -26,48 +30,35 @@ namespace EncoderKit.SentenceEmbeddings;
 /// </remarks>
 public sealed class SentenceEncoder : IDisposable
 {
-    readonly IReadOnlyList<IEmbeddingLayer> _layers;
-    readonly bool _ownsModel;
+    /// <summary>sentence-transformers' encode_document tries these prompt names in turn.</summary>
+    static readonly string[] DocumentPromptNames = ["document", "passage", "corpus"];
+
+    readonly BatchRunner _runner;
     readonly object _gate = new();
     readonly ILogger _logger;
     readonly long _padId;
     bool _disposed;
 
-    SentenceEncoder(string modelId, string folder, IReadOnlyList<string> sourceFolders, EncoderModel model, Tokenizer tokenizer, PoolingConfig pooling,
-        IReadOnlyList<IEmbeddingLayer> layers, bool normalizes, SentenceEncoderSettings settings, SentenceEncoderOptions options, bool ownsModel)
+    SentenceEncoder(string modelId, string folder, IReadOnlyList<string> sourceFolders, SentenceModel modules, Tokenizer tokenizer,
+        SentenceEncoderSettings settings, SentenceEncoderOptions options)
     {
         ModelId = modelId;
         Folder = folder;
         SourceFolders = sourceFolders;
-        Model = model;
+        Modules = modules;
         Tokenizer = tokenizer;
-        Pooling = pooling;
-        _ownsModel = ownsModel;
         _logger = options.Logger ?? NullLogger.Instance;
         Prompts = settings.Prompts ?? new Dictionary<string, string>();
         DefaultPromptName = settings.DefaultPromptName;
         SimilarityFunction = settings.SimilarityFunction ?? SimilarityFunction.Cosine;
         DoLowerCase = settings.DoLowerCase;
-        BatchSize = options.BatchSize >= 1 ? options.BatchSize
-            : throw new EncoderKitException(ErrorKind.BadInput, $"batch size must be at least 1, got {options.BatchSize}", field: "batch_size");
-        _padId = tokenizer.PadTokenId ?? model.Config.IntOrNull("pad_token_id") ?? 0;
-
-        if (pooling.WordEmbeddingDimension != model.Spec.Hidden)
-            throw new EncoderKitException(ErrorKind.BadConfig,
-                $"pooling over {pooling.WordEmbeddingDimension} dimensions, but the encoder's hidden size is {model.Spec.Hidden}", field: "word_embedding_dimension");
-        int width = pooling.OutputDimension;
-        foreach (IEmbeddingLayer layer in layers) width = layer.OutputDimension(width);
-        FullDimension = width;
-        // A trailing Normalize is applied after Matryoshka truncation, so it is kept as a flag rather than a layer.
-        if (layers.Count > 0 && layers[^1] is NormalizeLayer)
-        {
-            normalizes = true;
-            layers = layers.Take(layers.Count - 1).ToArray();
-        }
-        _layers = layers;
-        NormalizesByDefault = normalizes;
+        new BatchLimits(options.MaxBatchTokens, options.BatchSize).Check();   // refused at load, not at the first encode
+        BatchSize = options.BatchSize;
+        MaxBatchTokens = options.MaxBatchTokens;
+        _padId = tokenizer.PadTokenId ?? modules.Transformer.Config.IntOrNull("pad_token_id") ?? 0;
         TruncateDim = CheckTruncateDim(options.TruncateDim);
         MaxSeqLength = EffectiveMaxSeqLength(options.MaxSeqLength ?? settings.MaxSeqLength);
+        _runner = new BatchRunner($"EncoderKit sentence encoder ({modelId})");
     }
 
     /// <summary>What the encoder was loaded from (hub id or folder).</summary>
@@ -79,23 +70,32 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>The folders whose files make up the model: the root, the encoder's, and each module's.</summary>
     public IReadOnlyList<string> SourceFolders { get; }
 
-    public EncoderModel Model { get; }
+    /// <summary>The sentence-transformers modules: encoder, pooling, and what follows.</summary>
+    public SentenceModel Modules { get; }
+
+    public EncoderModel Model => Modules.Transformer;
+
+    /// <summary>
+    /// The thread this encoder's forward passes run on; other pipelines over <see cref="Model"/> (fill-mask, heads) can
+    /// run there too, so one model computes on one thread. Disposed with the encoder.
+    /// </summary>
+    public BatchRunner Runner => _runner;
 
     /// <summary>Device and dtype the encoder computes in ("cpu/Float32"): part of what decides the vectors.</summary>
     public string ComputeDescription => $"{Model.Device.type}/{Model.Network.parameters().First().dtype}";
 
     public Tokenizer Tokenizer { get; }
 
-    public PoolingConfig Pooling { get; }
+    public PoolingConfig Pooling => Modules.Pooling;
 
     /// <summary>The modules after pooling, in order (a final Normalize is not among them: see <see cref="NormalizesByDefault"/>).</summary>
-    public IReadOnlyList<IEmbeddingLayer> Layers => _layers;
+    public IReadOnlyList<IEmbeddingLayer> Layers => Modules.Layers;
 
     /// <summary>Whether the model's modules end in Normalize.</summary>
-    public bool NormalizesByDefault { get; }
+    public bool NormalizesByDefault => Modules.EndsWithNormalize;
 
     /// <summary>Width of the vectors the modules produce, before any truncation.</summary>
-    public int FullDimension { get; }
+    public int FullDimension => Modules.Dimension;
 
     /// <summary>Default Matryoshka width; null keeps <see cref="FullDimension"/>.</summary>
     public int? TruncateDim { get; }
@@ -108,7 +108,11 @@ public sealed class SentenceEncoder : IDisposable
 
     public bool DoLowerCase { get; }
 
+    /// <summary>Rows per forward pass at most.</summary>
     public int BatchSize { get; }
+
+    /// <summary>Padded tokens (rows × longest row) per forward pass at most; null for no budget.</summary>
+    public int? MaxBatchTokens { get; }
 
     /// <summary>Named prompts from config_sentence_transformers.json (e.g. "query" → "query: ").</summary>
     public IReadOnlyDictionary<string, string> Prompts { get; }
@@ -117,6 +121,15 @@ public sealed class SentenceEncoder : IDisposable
 
     /// <summary>The model's similarity_fn_name, cosine when it names none.</summary>
     public SimilarityFunction SimilarityFunction { get; }
+
+    /// <summary>The prompt for search queries, as sentence-transformers' encode_query picks it: the model's "query" prompt, if any.</summary>
+    public string? QueryPromptName => Prompts.ContainsKey("query") ? "query" : null;
+
+    /// <summary>
+    /// The prompt for documents searched, as sentence-transformers' encode_document picks it: the model's "document",
+    /// "passage" or "corpus" prompt, the first it has.
+    /// </summary>
+    public string? DocumentPromptName => DocumentPromptNames.FirstOrDefault(Prompts.ContainsKey);
 
     /// <summary>Resolves <paramref name="model"/> (a folder, or a hub id fetched into the hub cache), then loads it.</summary>
     public static async Task<SentenceEncoder> LoadAsync(string model, SentenceEncoderOptions? options = null, CancellationToken cancellationToken = default)
@@ -136,35 +149,17 @@ public sealed class SentenceEncoder : IDisposable
     static SentenceEncoder Load(string folder, SentenceEncoderOptions options, string modelId)
     {
         SentenceTransformerConfig config = SentenceTransformerConfig.Read(folder);
-        ILogger logger = options.Logger ?? NullLogger.Instance;
-        EncoderModel model = EncoderModel.Load(config.TransformerFolder, options.Compute);
-        var layers = new List<IEmbeddingLayer>();
+        SentenceModel modules = SentenceModel.Load(config, options.Compute, options.Logger);
         try
         {
-            Tokenizer tokenizer = model.Tokenizer;
-            PoolingConfig pooling = config.Pooling ?? PoolingConfig.Mean(model.Spec.Hidden);
-            if (!config.IsSentenceTransformers)
-                logger.LogInformation("{Folder}: no {ModulesFile}, so this is not a sentence-transformers model; using mean pooling, as sentence-transformers does",
-                    folder, SentenceTransformerConfig.ModulesFile);
-            foreach (SentenceModule module in config.Modules.Skip(2))
-            {
-                layers.Add(module.Kind switch
-                {
-                    SentenceModuleKind.Dense => DenseLayer.Load(module.FolderIn(folder), module.Name, model.Device),
-                    SentenceModuleKind.LayerNorm => LayerNormLayer.Load(module.FolderIn(folder), module.Name, model.Device),
-                    SentenceModuleKind.Normalize => new NormalizeLayer(module.Name),
-                    _ => throw new InvalidOperationException($"module kind {module.Kind} after pooling"),
-                });
-            }
             var settings = new SentenceEncoderSettings(config.MaxSeqLength, config.DoLowerCase, config.Prompts, config.DefaultPromptName, config.SimilarityFunction);
             string[] sources = new[] { folder, config.TransformerFolder }.Concat(config.Modules.Skip(1).Select(m => m.FolderIn(folder)))
                 .Where(Directory.Exists).Select(Path.GetFullPath).Distinct().ToArray();
-            return new SentenceEncoder(modelId, folder, sources, model, tokenizer, pooling, layers, normalizes: false, settings, options, ownsModel: true);
+            return new SentenceEncoder(modelId, folder, sources, modules, modules.Transformer.Tokenizer, settings, options);
         }
         catch
         {
-            foreach (IEmbeddingLayer layer in layers) layer.Dispose();
-            model.Dispose();
+            modules.Dispose();
             throw;
         }
     }
@@ -175,33 +170,55 @@ public sealed class SentenceEncoder : IDisposable
     /// </summary>
     public static SentenceEncoder Create(EncoderModel model, Tokenizer tokenizer, PoolingConfig? pooling = null,
         IReadOnlyList<IEmbeddingLayer>? layers = null, SentenceEncoderSettings? settings = null, SentenceEncoderOptions? options = null) =>
-        new(model.Folder, model.Folder, [model.Folder], model, tokenizer, pooling ?? PoolingConfig.Mean(model.Spec.Hidden), layers ?? [], normalizes: false,
-            settings ?? new SentenceEncoderSettings(), options ?? new SentenceEncoderOptions(), ownsModel: false);
+        new(model.Folder, model.Folder, [model.Folder], new SentenceModel(model, pooling ?? PoolingConfig.Mean(model.Spec.Hidden), layers ?? [], ownsTransformer: false),
+            tokenizer, settings ?? new SentenceEncoderSettings(), options ?? new SentenceEncoderOptions());
 
     /// <summary>Embeds <paramref name="texts"/>, returning one vector per text in input order.</summary>
     /// <param name="promptName">A key of <see cref="Prompts"/>; without it and <paramref name="prompt"/>, the default prompt (if any) applies.</param>
     /// <param name="prompt">A literal prefix ("search_query: "); wins over <paramref name="promptName"/>.</param>
     public float[][] Encode(IReadOnlyList<string> texts, string? promptName = null, string? prompt = null, EmbedOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        EncodeTexts(texts, promptName, prompt, options ?? EmbedOptions.Default, cancellationToken).Embeddings;
+        EncodeAsync(texts, promptName, prompt, options, cancellationToken).GetAwaiter().GetResult();
 
     /// <summary>Embeds one text.</summary>
     public float[] Encode(string text, string? promptName = null, string? prompt = null, EmbedOptions? options = null) =>
         Encode([text], promptName, prompt, options)[0];
 
-    /// <summary>As <see cref="Encode(IReadOnlyList{string}, string?, string?, EmbedOptions?, CancellationToken)"/>, on a worker thread; cancellation is checked between batches.</summary>
-    public Task<float[][]> EncodeAsync(IReadOnlyList<string> texts, string? promptName = null, string? prompt = null, EmbedOptions? options = null,
+    /// <summary>
+    /// As <see cref="Encode(IReadOnlyList{string}, string?, string?, EmbedOptions?, CancellationToken)"/>: tokenization on
+    /// the caller's thread, forward passes on the encoder's runner; cancellation is checked between batches.
+    /// </summary>
+    public async Task<float[][]> EncodeAsync(IReadOnlyList<string> texts, string? promptName = null, string? prompt = null, EmbedOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Task.Run(() => Encode(texts, promptName, prompt, options, cancellationToken), cancellationToken);
+        (await EncodeTextsAsync(texts, promptName, prompt, options ?? EmbedOptions.Default, cancellationToken).ConfigureAwait(false)).Embeddings;
 
     /// <summary>Embeds, then quantizes all the vectors together (int8/uint8 ranges come from this set unless given).</summary>
     public QuantizedEmbeddings EncodeQuantized(IReadOnlyList<string> texts, EmbeddingPrecision precision, string? promptName = null,
         string? prompt = null, EmbedOptions? options = null, float[][]? ranges = null, CancellationToken cancellationToken = default)
     {
-        float[][] embeddings = Encode(texts, promptName, prompt, options, cancellationToken);
-        if (precision is EmbeddingPrecision.Int8 or EmbeddingPrecision.UInt8 && ranges is null && embeddings.Length < EmbeddingQuantizer.FewEmbeddingsForRanges)
+        QuantizedWidth(precision, options);
+        return Quantize(Encode(texts, promptName, prompt, options, cancellationToken), precision, ranges);
+    }
+
+    /// <summary>
+    /// Bytes per row that <paramref name="precision"/> makes of this encoder's vectors under <paramref name="options"/>
+    /// (a float count for float32); checked before any compute, since binary packs whole bytes.
+    /// </summary>
+    public int QuantizedWidth(EmbeddingPrecision precision, EmbedOptions? options = null)
+    {
+        int width = CheckTruncateDim(options?.TruncateDim) ?? Dimension;
+        if (precision is not (EmbeddingPrecision.Binary or EmbeddingPrecision.UBinary)) return width;
+        return width % 8 == 0 ? width / 8
+            : throw new EncoderKitException(ErrorKind.BadInput, $"{EmbeddingQuantizer.Name(precision)} packs 8 dimensions to a byte; {width} is not a multiple of 8", field: "precision");
+    }
+
+    /// <summary>Quantizes vectors this encoder made, all together, warning when int8/uint8 ranges come from too few of them.</summary>
+    public QuantizedEmbeddings Quantize(IReadOnlyList<float[]> embeddings, EmbeddingPrecision precision, float[][]? ranges = null)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        if (precision is EmbeddingPrecision.Int8 or EmbeddingPrecision.UInt8 && ranges is null && embeddings.Count < EmbeddingQuantizer.FewEmbeddingsForRanges)
             _logger.LogWarning("{Precision} buckets computed from only {Count} embeddings; ranges from more embeddings are more stable",
-                EmbeddingQuantizer.Name(precision), embeddings.Length);
+                EmbeddingQuantizer.Name(precision), embeddings.Count);
         return EmbeddingQuantizer.Quantize(embeddings, precision, ranges);
     }
 
@@ -211,7 +228,12 @@ public sealed class SentenceEncoder : IDisposable
     /// </summary>
     public float[][] EncodeTokens(IReadOnlyList<TokenizedText> inputs, int promptLength = 0, EmbedOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(inputs, promptLength, options ?? EmbedOptions.Default, cancellationToken);
+        EncodeTokensAsync(inputs, promptLength, options, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="EncodeTokens"/>, forward passes on the encoder's runner.</summary>
+    public Task<float[][]> EncodeTokensAsync(IReadOnlyList<TokenizedText> inputs, int promptLength = 0, EmbedOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        RunAsync(inputs, promptLength, options ?? EmbedOptions.Default, cancellationToken);
 
     /// <summary>The model's similarity between every row of <paramref name="a"/> and every row of <paramref name="b"/>.</summary>
     public float[][] Similarity(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b) => SentenceEmbeddings.Similarity.Matrix(a, b, SimilarityFunction);
@@ -243,7 +265,7 @@ public sealed class SentenceEncoder : IDisposable
 
     internal sealed record Outcome(float[][] Embeddings, long Tokens, int Truncated);
 
-    internal Outcome EncodeTexts(IReadOnlyList<string> texts, string? promptName, string? prompt, EmbedOptions options, CancellationToken cancellationToken)
+    internal async Task<Outcome> EncodeTextsAsync(IReadOnlyList<string> texts, string? promptName, string? prompt, EmbedOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(texts);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -269,76 +291,32 @@ public sealed class SentenceEncoder : IDisposable
         // sentence-transformers counts the prompt alone with its special tokens, minus one (the closing one).
         int promptLength = string.IsNullOrEmpty(resolved) ? 0 : Tokenizer.Encode(TextPreparation.Prepare(resolved, DoLowerCase), null, encodeOptions).Length - 1;
         var inputs = encodings.Select(e => new TokenizedText(e.Ids, e.TypeIds)).ToArray();
-        float[][] embeddings = Run(inputs, Math.Max(0, promptLength), options, cancellationToken);
+        float[][] embeddings = await RunAsync(inputs, Math.Max(0, promptLength), options, cancellationToken).ConfigureAwait(false);
         return new Outcome(embeddings, inputs.Sum(x => (long)x.Ids.Length), truncated);
     }
 
-    float[][] Run(IReadOnlyList<TokenizedText> inputs, int promptLength, EmbedOptions options, CancellationToken cancellationToken)
+    Task<float[][]> RunAsync(IReadOnlyList<TokenizedText> inputs, int promptLength, EmbedOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ObjectDisposedException.ThrowIf(_disposed, this);
         int? truncateDim = CheckTruncateDim(options.TruncateDim ?? TruncateDim);
         bool normalize = options.Normalize ?? NormalizesByDefault;
-        var lengths = inputs.Select(x => x.Ids.Length).ToArray();
-        var result = new float[inputs.Count][];
-        int done = 0;
-        foreach (int[] batch in LengthBatching.Plan(lengths, options.BatchSize ?? BatchSize, options.SortByLength))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            float[][] rows = RunBatch(batch.Select(i => inputs[i]).ToArray(), promptLength, truncateDim, normalize);
-            for (int j = 0; j < batch.Length; j++) result[batch[j]] = rows[j];
-            done += batch.Length;
-            options.Progress?.Report(done);
-        }
-        return result;
+        var limits = new BatchLimits(options.MaxBatchTokens ?? MaxBatchTokens, options.BatchSize ?? BatchSize, options.SortByLength);
+        return _runner.RunAsync(inputs, limits, _padId, batch => EmbedBatch(batch, promptLength, truncateDim, normalize), options.Progress, cancellationToken);
     }
 
-    /// <summary>One padded forward pass and everything after it. B batch, L longest length, H hidden, D output width.</summary>
-    float[][] RunBatch(TokenizedText[] batch, int promptLength, int? truncateDim, bool normalize)
+    /// <summary>One batch, on the runner's thread: the modules, then the Matryoshka width and normalisation. D output width.</summary>
+    float[][] EmbedBatch(Batch batch, int promptLength, int? truncateDim, bool normalize)
     {
-        int rows = batch.Length;
-        int length = Math.Max(1, batch.Max(x => x.Ids.Length));
-        var ids = new long[rows * length];
-        var mask = new long[rows * length];
-        long[]? types = null;
-        bool padded = false;
-        for (int r = 0; r < rows; r++)
-        {
-            TokenizedText input = batch[r];
-            if (input.TypeIds is { } t && t.Length != input.Ids.Length)
-                throw new EncoderKitException(ErrorKind.BadInput, $"{t.Length} token type ids for {input.Ids.Length} ids", field: "token_type_ids");
-            for (int c = 0; c < length; c++)
-            {
-                int at = r * length + c;
-                bool real = c < input.Ids.Length;
-                padded |= !real;
-                ids[at] = real ? input.Ids[c] : _padId;
-                mask[at] = real ? 1 : 0;
-                if (real && input.TypeIds is { } typeIds && typeIds[c] != 0) (types ??= new long[rows * length])[at] = typeIds[c];
-            }
-        }
-
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            using var inference = inference_mode();
-            using var scope = NewDisposeScope();
-            Tensor idsTensor = tensor(ids, [rows, length]);                       // [B, L]
-            Tensor maskTensor = tensor(mask, [rows, length]);                     // [B, L]
-            Tensor? typesTensor = types is null ? null : tensor(types, [rows, length]);
-            EncoderOutputs outputs = Model.Forward(idsTensor, padded ? maskTensor : null, typesTensor, Outputs.LastHiddenState);
-            Tensor hidden = outputs.LastHiddenState.to_type(ScalarType.Float32); // [B, L, H]
-            Tensor embeddings = SentenceEmbeddings.Pooling.Pool(hidden, maskTensor, Pooling, promptLength);   // [B, P]
-            foreach (IEmbeddingLayer layer in _layers) embeddings = layer.Forward(embeddings);       // [B, D]
-            if (truncateDim is int dim && dim < embeddings.shape[1]) embeddings = embeddings.narrow(1, 0, dim);
-            if (normalize) embeddings = SentenceEmbeddings.Pooling.Normalize(embeddings);
-            Tensor cpu = embeddings.to(CPU).contiguous();
-            float[] flat = cpu.data<float>().ToArray();
-            int width = (int)cpu.shape[1];
-            var result = new float[rows][];
-            for (int r = 0; r < rows; r++) result[r] = flat.AsSpan(r * width, width).ToArray();
-            return result;
-        }
+        Tensor embeddings = Modules.Forward(batch, promptLength);                                      // [B, D]
+        if (truncateDim is int dim && dim < embeddings.shape[1]) embeddings = embeddings.narrow(1, 0, dim);
+        if (normalize) embeddings = SentenceEmbeddings.Pooling.Normalize(embeddings);
+        Tensor cpu = embeddings.to(CPU).contiguous();
+        float[] flat = cpu.data<float>().ToArray();
+        int width = (int)cpu.shape[1];
+        var result = new float[batch.Count][];
+        for (int r = 0; r < batch.Count; r++) result[r] = flat.AsSpan(r * width, width).ToArray();
+        return result;
     }
 
     int? CheckTruncateDim(int? dim) => dim switch
@@ -374,15 +352,16 @@ public sealed class SentenceEncoder : IDisposable
         return length;
     }
 
+    /// <summary>Fails encodings still waiting (<see cref="ObjectDisposedException"/>), waits for the batch in flight, then frees the modules.</summary>
     public void Dispose()
     {
         lock (_gate)
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (IEmbeddingLayer layer in _layers) layer.Dispose();
-            if (_ownsModel) Model.Dispose();
         }
+        _runner.Dispose();
+        Modules.Dispose();
     }
 }
 

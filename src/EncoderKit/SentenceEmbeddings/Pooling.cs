@@ -1,3 +1,4 @@
+using EncoderKit.Modeling;
 using static TorchSharp.torch;
 
 namespace EncoderKit.SentenceEmbeddings;
@@ -36,7 +37,6 @@ public static class Pooling
         Tensor seen = max ? tokens.masked_fill(expanded.eq(0), -1e9) : tokens;
 
         var parts = new List<Tensor>(config.Modes.Count);
-        Tensor? sum = null, count = null;
         foreach (PoolingMode mode in config.Modes)
         {
             switch (mode)
@@ -48,18 +48,15 @@ public static class Pooling
                     parts.Add(seen.max(1).values);
                     break;
                 case PoolingMode.Mean:
+                    parts.Add(Mean(seen, mask));
+                    break;
                 case PoolingMode.MeanSqrtLen:
-                    sum ??= (seen * expanded).sum(1);                          // [B, H]
-                    count ??= expanded.sum(1).clamp_min(1e-9);                 // [B, 1]
-                    parts.Add(mode == PoolingMode.Mean ? sum / count : sum / count.sqrt());
+                    // sum / sqrt(count), as mean · sqrt(count).
+                    parts.Add(Mean(seen, mask) * mask.sum(1, keepdim: true).clamp_min(1e-9).sqrt());
                     break;
                 case PoolingMode.WeightedMean:
-                {
-                    Tensor positions = arange(1, length + 1, dtype: tokens.dtype, device: tokens.device).view(1, length, 1);
-                    Tensor weights = expanded * positions;                     // [B, L, 1]
-                    parts.Add((seen * weights).sum(1) / weights.sum(1).clamp_min(1e-9));
+                    parts.Add(Mean(seen, mask * arange(1, length + 1, dtype: tokens.dtype, device: tokens.device).unsqueeze(0)));   // weight = position + 1
                     break;
-                }
                 case PoolingMode.LastToken:
                 {
                     // Index of the last real position; a row with none gathers position 0 times a zero mask: a zero vector.
@@ -75,6 +72,13 @@ public static class Pooling
 
         static Tensor attentionMaskAfterPrompt(Tensor m) => m.gt(0).to_type(ScalarType.Int64);
     }
+
+    /// <summary>
+    /// The encoder's masked mean with <paramref name="weights"/> [B, L] as the mask. sentence-transformers divides by
+    /// max(Σ weights, 1e-9), so a row with nothing left to pool (all of it prompt) is a zero vector, not 0 / 0.
+    /// </summary>
+    static Tensor Mean(Tensor tokens, Tensor weights) =>
+        EncoderNetwork.MeanPool(tokens, weights).masked_fill(weights.sum(1, keepdim: true).eq(0), 0);
 
     /// <summary>L2 normalisation as torch.nn.functional.normalize(p=2, dim=1): x / max(‖x‖, 1e-12).</summary>
     public static Tensor Normalize(Tensor embeddings)

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using EncoderKit.IO;
 
 namespace EncoderKit.SentenceEmbeddings;
@@ -22,7 +20,7 @@ public sealed record SentenceModule(string Name, string Path, string Type, Sente
 /// </summary>
 public sealed class SentenceTransformerConfig
 {
-    public const string ModulesFile = "modules.json";
+    public const string ModulesFile = ModulesJson.FileName;
     public const string SettingsFile = "config_sentence_transformers.json";
 
     /// <summary>The Transformer module's config, by the names the library has used over time (first found wins).</summary>
@@ -103,24 +101,16 @@ public sealed class SentenceTransformerConfig
 
     static IReadOnlyList<SentenceModule> ReadModules(string path)
     {
-        JsonNode? root = ParseJson(path);
-        if (root is not JsonArray array)
-            throw new EncoderKitException(ErrorKind.BadConfig, "expected a JSON list of modules", path);
-        var modules = new List<SentenceModule>();
-        for (int i = 0; i < array.Count; i++)
+        IReadOnlyList<ModuleEntry> entries = ModulesJson.Read(path);
+        var modules = new List<SentenceModule>(entries.Count);
+        for (int i = 0; i < entries.Count; i++)
         {
-            string at = $"[{i}]";
-            if (array[i] is not JsonObject entry) throw new EncoderKitException(ErrorKind.BadConfig, "expected an object {name, path, type}", path, at);
-            string type = Text(entry, "type", path, at) ?? throw new EncoderKitException(ErrorKind.BadConfig, "missing", path, at + ".type");
-            string name = Text(entry, "name", path, at) ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            string modulePath = Text(entry, "path", path, at) ?? throw new EncoderKitException(ErrorKind.BadConfig, "missing", path, at + ".path");
-            string className = type[(type.LastIndexOf('.') + 1)..];
-            if (!type.StartsWith("sentence_transformers.", StringComparison.Ordinal) || !KindsByClass.TryGetValue(className, out SentenceModuleKind kind))
+            ModuleEntry entry = entries[i];
+            string className = entry.Type[(entry.Type.LastIndexOf('.') + 1)..];
+            if (!entry.Type.StartsWith("sentence_transformers.", StringComparison.Ordinal) || !KindsByClass.TryGetValue(className, out SentenceModuleKind kind))
                 throw new EncoderKitException(ErrorKind.BadConfig,
-                    $"module type '{type}' is not supported (supported: sentence-transformers' {string.Join(", ", KindsByClass.Keys)})", path, at + ".type");
-            if (modulePath.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(modulePath))
-                throw new EncoderKitException(ErrorKind.BadConfig, $"module path '{modulePath}' must be a folder inside the model folder", path, at + ".path");
-            modules.Add(new SentenceModule(name, modulePath.TrimEnd('/'), type, kind));
+                    $"module type '{entry.Type}' is not supported (supported: sentence-transformers' {string.Join(", ", KindsByClass.Keys)})", path, $"[{i}].type");
+            modules.Add(new SentenceModule(entry.Name, entry.Path, entry.Type, kind));
         }
         return modules;
     }
@@ -176,23 +166,4 @@ public sealed class SentenceTransformerConfig
         }
         return (prompts, defaultPrompt, similarity);
     }
-
-    static JsonNode? ParseJson(string path)
-    {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new EncoderKitException(ErrorKind.BadConfig, $"invalid JSON at line {e.LineNumber + 1}: {e.Message.Split(". ")[0]}", path);
-        }
-    }
-
-    static string? Text(JsonObject entry, string key, string path, string at) => entry[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        var other => throw new EncoderKitException(ErrorKind.BadConfig, $"expected a string, got {other.ToJsonString()}", path, $"{at}.{key}"),
-    };
 }

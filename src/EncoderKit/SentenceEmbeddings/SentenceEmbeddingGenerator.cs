@@ -36,8 +36,7 @@ public sealed class SentenceEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         string? promptName = Property(options, PromptNameProperty);
         string? prompt = Property(options, PromptProperty);
         var embedOptions = new EmbedOptions { TruncateDim = options?.Dimensions };
-        SentenceEncoder.Outcome outcome = await Task.Run(() => Encoder.EncodeTexts(texts, promptName, prompt, embedOptions, cancellationToken), cancellationToken)
-            .ConfigureAwait(false);
+        SentenceEncoder.Outcome outcome = await Encoder.EncodeTextsAsync(texts, promptName, prompt, embedOptions, cancellationToken).ConfigureAwait(false);
         DateTimeOffset created = DateTimeOffset.UtcNow;
         var embeddings = new GeneratedEmbeddings<Embedding<float>>(outcome.Embeddings.Length)
         {

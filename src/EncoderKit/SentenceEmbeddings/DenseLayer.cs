@@ -1,4 +1,6 @@
 using EncoderKit.IO;
+using EncoderKit.Modeling;
+using EncoderKit.Modeling.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,21 +9,21 @@ namespace EncoderKit.SentenceEmbeddings;
 /// <summary>
 /// sentence_transformers.models.Dense: y = activation(x Wᵀ + b). The folder holds config.json (in_features,
 /// out_features, bias, activation_function as a Python class path) and the weights <c>linear.weight</c> [out, in] and
-/// <c>linear.bias</c> [out] in model.safetensors or pytorch_model.bin.
+/// <c>linear.bias</c> [out] in model.safetensors or pytorch_model.bin; they are this module's parameters under the
+/// same names, so training updates them and a state dict reads as the library's.
 /// </summary>
-public sealed class DenseLayer : IEmbeddingLayer
+public sealed class DenseLayer : nn.Module<Tensor, Tensor>, IEmbeddingLayer
 {
-    readonly Tensor _weight;
-    readonly Tensor? _bias;
+    readonly Dense linear;
 
-    DenseLayer(string name, int inFeatures, int outFeatures, DenseActivation activation, Tensor weight, Tensor? bias)
+    DenseLayer(string name, int inFeatures, int outFeatures, bool hasBias, DenseActivation activation, IParameterSource source) : base(name)
     {
         Name = name;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Activation = activation;
-        _weight = weight;
-        _bias = bias;
+        linear = new Dense("linear", inFeatures, outFeatures, hasBias, source);
+        register_module("linear", linear);
     }
 
     public string Name { get; }
@@ -43,7 +45,6 @@ public sealed class DenseLayer : IEmbeddingLayer
     /// <summary>Loads the Dense module in <paramref name="folder"/> onto <paramref name="device"/>.</summary>
     public static DenseLayer Load(string folder, string name, Device? device = null)
     {
-        device ??= CPU;
         ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
         int inFeatures = config.Int("in_features"), outFeatures = config.Int("out_features");
         if (inFeatures <= 0) throw config.Invalid("in_features", $"must be positive, got {inFeatures}");
@@ -56,17 +57,17 @@ public sealed class DenseLayer : IEmbeddingLayer
                 throw config.Invalid(key, $"'{feature}': only Dense layers on the sentence embedding are supported");
         }
 
-        using ITensorSource weights = ModuleWeights.Open(folder);
-        ModuleWeights.RejectUnexpected(weights, folder, hasBias ? new HashSet<string> { "linear.weight", "linear.bias" } : new HashSet<string> { "linear.weight" });
-        Tensor weight = ModuleWeights.Read(weights, folder, "linear.weight", [outFeatures, inFeatures], device);
-        Tensor? bias = hasBias ? ModuleWeights.Read(weights, folder, "linear.bias", [outFeatures], device) : null;
-        return new DenseLayer(name, inFeatures, outFeatures, activation, weight, bias);
+        using ModuleWeights weights = ModuleWeights.Open(folder, device ?? CPU, hasBias ? new HashSet<string> { "linear.weight", "linear.bias" } : new HashSet<string> { "linear.weight" });
+        return new DenseLayer(name, inFeatures, outFeatures, hasBias, activation, weights);
     }
 
     /// <summary>A layer from given weights (tests and conversions): <paramref name="weight"/> is [out, in].</summary>
-    public static DenseLayer Create(Tensor weight, Tensor? bias, DenseActivation activation, string name = "Dense") =>
-        new(name, (int)weight.shape[1], (int)weight.shape[0], activation, weight.to_type(ScalarType.Float32).detach().clone(),
-            bias?.to_type(ScalarType.Float32).detach().clone());
+    public static DenseLayer Create(Tensor weight, Tensor? bias, DenseActivation activation, string name = "Dense")
+    {
+        var given = new Dictionary<string, Tensor> { ["linear.weight"] = weight };
+        if (bias is not null) given["linear.bias"] = bias;
+        return new DenseLayer(name, (int)weight.shape[1], (int)weight.shape[0], bias is not null, activation, new GivenParameters(given, weight.device));
+    }
 
     static DenseActivation ParseActivation(ConfigJson config)
     {
@@ -83,10 +84,12 @@ public sealed class DenseLayer : IEmbeddingLayer
         inputDimension == InFeatures ? OutFeatures
             : throw new EncoderKitException(ErrorKind.BadConfig, $"takes {InFeatures} features but the module before it gives {inputDimension}", field: Name);
 
-    public Tensor Forward(Tensor embeddings)
+    public Tensor Forward(Tensor embeddings) => forward(embeddings);
+
+    public override Tensor forward(Tensor embeddings)
     {
         using var scope = NewDisposeScope();
-        Tensor y = nn.functional.linear(embeddings, _weight, _bias);
+        Tensor y = linear.forward(embeddings);
         Tensor result = Activation switch
         {
             DenseActivation.Identity => y,
@@ -98,12 +101,6 @@ public sealed class DenseLayer : IEmbeddingLayer
             _ => throw new InvalidOperationException(Activation.ToString()),
         };
         return result.MoveToOuterDisposeScope();
-    }
-
-    public void Dispose()
-    {
-        _weight.Dispose();
-        _bias?.Dispose();
     }
 }
 

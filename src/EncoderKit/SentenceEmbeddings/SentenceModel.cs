@@ -1,0 +1,111 @@
+using EncoderKit.Engine;
+using EncoderKit.Modeling;
+using EncoderKit.Runtime;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace EncoderKit.SentenceEmbeddings;
+
+/// <summary>
+/// The sentence-transformers modules of a model, in modules.json order: the Transformer (the encoder), Pooling, then
+/// any Dense and LayerNorm modules, and a final Normalize when the model has one. Token ids in, sentence vectors out;
+/// what texts become ids, batching, Matryoshka width and normalisation on request are the pipeline's
+/// (<see cref="SentenceEncoder"/>).
+/// </summary>
+public sealed class SentenceModel : IDisposable
+{
+    readonly bool _ownsTransformer;
+
+    /// <param name="layers">The modules after Pooling; a trailing <see cref="NormalizeLayer"/> becomes <see cref="EndsWithNormalize"/>.</param>
+    /// <param name="ownsTransformer">Whether disposing this disposes <paramref name="transformer"/> (the layers are always disposed).</param>
+    public SentenceModel(EncoderModel transformer, PoolingConfig pooling, IReadOnlyList<IEmbeddingLayer> layers, bool ownsTransformer)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentNullException.ThrowIfNull(pooling);
+        ArgumentNullException.ThrowIfNull(layers);
+        if (pooling.WordEmbeddingDimension != transformer.Spec.Hidden)
+            throw new EncoderKitException(ErrorKind.BadConfig,
+                $"pooling over {pooling.WordEmbeddingDimension} dimensions, but the encoder's hidden size is {transformer.Spec.Hidden}", field: "word_embedding_dimension");
+        int width = pooling.OutputDimension;
+        foreach (IEmbeddingLayer layer in layers) width = layer.OutputDimension(width);
+        Dimension = width;
+        // A trailing Normalize runs after Matryoshka truncation, so it is kept as a flag rather than a layer.
+        if (layers.Count > 0 && layers[^1] is NormalizeLayer)
+        {
+            EndsWithNormalize = true;
+            layers = layers.Take(layers.Count - 1).ToArray();
+        }
+        Transformer = transformer;
+        Pooling = pooling;
+        Layers = layers;
+        _ownsTransformer = ownsTransformer;
+    }
+
+    public EncoderModel Transformer { get; }
+
+    public PoolingConfig Pooling { get; }
+
+    /// <summary>The modules after pooling, in order (a final Normalize is not among them: see <see cref="EndsWithNormalize"/>).</summary>
+    public IReadOnlyList<IEmbeddingLayer> Layers { get; }
+
+    /// <summary>Whether the model's modules end in Normalize.</summary>
+    public bool EndsWithNormalize { get; }
+
+    /// <summary>Width of the vectors the modules produce.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Loads the modules <paramref name="config"/> lists (a plain folder: the encoder, mean pooled, with a notice).</summary>
+    public static SentenceModel Load(SentenceTransformerConfig config, ComputeOptions? compute = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        EncoderModel transformer = EncoderModel.Load(config.TransformerFolder, compute);
+        var layers = new List<IEmbeddingLayer>();
+        try
+        {
+            if (!config.IsSentenceTransformers)
+                logger?.LogInformation("{Folder}: no {ModulesFile}, so this is not a sentence-transformers model; using mean pooling, as sentence-transformers does",
+                    config.Folder, SentenceTransformerConfig.ModulesFile);
+            foreach (SentenceModule module in config.Modules.Skip(2))
+            {
+                layers.Add(module.Kind switch
+                {
+                    SentenceModuleKind.Dense => DenseLayer.Load(module.FolderIn(config.Folder), module.Name, transformer.Device),
+                    SentenceModuleKind.LayerNorm => LayerNormLayer.Load(module.FolderIn(config.Folder), module.Name, transformer.Device),
+                    SentenceModuleKind.Normalize => new NormalizeLayer(module.Name),
+                    _ => throw new InvalidOperationException($"module kind {module.Kind} after pooling"),
+                });
+            }
+            return new SentenceModel(transformer, config.Pooling ?? PoolingConfig.Mean(transformer.Spec.Hidden), layers, ownsTransformer: true);
+        }
+        catch
+        {
+            foreach (IEmbeddingLayer layer in layers) layer.Dispose();
+            transformer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One batch through the modules. The encoder computes in its own dtype; pooling and the modules after it in float32.
+    /// B rows, L longest length, H hidden, D <see cref="Dimension"/>.
+    /// </summary>
+    /// <param name="promptLength">Positions pooling leaves out when the Pooling module excludes the prompt.</param>
+    /// <returns>[B, D] float32 on the model's device, before any truncation and before a final Normalize.</returns>
+    public Tensor Forward(Batch batch, int promptLength = 0)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        using var scope = NewDisposeScope();
+        Tensor mask = batch.AttentionMaskTensor();                                                    // [B, L]
+        EncoderOutputs outputs = Transformer.Forward(batch.InputIdsTensor(), batch.IsPadded ? mask : null, batch.TokenTypeIdsTensor(), Outputs.LastHiddenState);
+        Tensor hidden = outputs.LastHiddenState.to_type(ScalarType.Float32);                         // [B, L, H]
+        Tensor embeddings = SentenceEmbeddings.Pooling.Pool(hidden, mask, Pooling, promptLength);   // [B, P]
+        foreach (IEmbeddingLayer layer in Layers) embeddings = layer.Forward(embeddings);             // [B, D]
+        return embeddings.MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (IEmbeddingLayer layer in Layers) layer.Dispose();
+        if (_ownsTransformer) Transformer.Dispose();
+    }
+}
