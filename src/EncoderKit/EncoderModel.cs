@@ -74,26 +74,11 @@ public sealed class EncoderModel : IDisposable
         Device device = options.ResolveDevice();
         ScalarType dtype = options.ResolveDtype(device);
 
-        ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
-        IEncoderFamily family = ModelFamilies.Recognize(config);
+        var builder = new NetworkBuilder(ConfigJson.Load(Path.Combine(folder, "config.json")));
         Tokenizer? tokenizer = LoadTokenizer(folder);   // before any native memory exists, so its errors leak nothing
         using ITensorSource weights = ModelWeights.Open(folder, allowPickleWeights);
-        // Heads depend on what the checkpoint holds.
-        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), family.BasePrefix);
-        EncoderSpec spec = family.Spec(config, names);
-        var parameters = new CheckpointParameters(weights, family.Weights(spec), names.PrefixInUse, dtype, device);
-        var network = new EncoderNetwork(spec, parameters);
-        try
-        {
-            parameters.Finish();
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        network.eval();
-        return new EncoderModel(folder, config, family, network, device, tokenizer, names.PrefixInUse);
+        var (network, prefixInUse) = builder.FromCheckpoint(weights, dtype, device);
+        return new EncoderModel(folder, builder.Config, builder.Family, network, device, tokenizer, prefixInUse);
     }
 
     /// <summary>
@@ -105,16 +90,9 @@ public sealed class EncoderModel : IDisposable
         options ??= new ComputeOptions();
         options.ApplyThreads();
         Device device = options.ResolveDevice();
-        IEncoderFamily family = ModelFamilies.Recognize(config);
-        EncoderSpec spec = family.Spec(config, null);
-        var parameters = new RandomParameters(config.Double("initializer_range", 0.02), options.ResolveDtype(device), device, seed);
-        var network = new EncoderNetwork(spec, parameters);
-        network.eval();
-        // Task checkpoints (any head) put the encoder under the base prefix, as transformers' *For* classes do.
-        HeadsSpec heads = spec.Heads;
-        bool anyHead = heads.Mlm is not null || heads.NspClasses is not null || heads.Classifier is not null;
-        string prefix = anyHead ? family.BasePrefix : "";
-        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null, prefix);
+        var builder = new NetworkBuilder(config);
+        var (network, prefixInUse) = builder.FromInitialization(options.ResolveDtype(device), device, seed);
+        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, builder.Family, network, device, tokenizer: null, prefixInUse);
     }
 
     /// <summary>
