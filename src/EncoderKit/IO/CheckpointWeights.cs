@@ -61,6 +61,8 @@ public sealed class CheckpointWeights : ITensorSource
 
     public ReadOnlySpan<byte> Bytes(string name) => FileOf(name).Bytes(name);
 
+    public ReadOnlySpan<byte> Bytes(string name, long offset, int count) => FileOf(name).Bytes(name, offset, count);
+
     /// <inheritdoc cref="SafetensorsFile.Pointer"/>
     public unsafe byte* Pointer(string name) => FileOf(name).Pointer(name);
 

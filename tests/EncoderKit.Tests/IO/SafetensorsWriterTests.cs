@@ -137,7 +137,7 @@ public sealed class SafetensorsWriterTests : IDisposable
 
     [Fact]
     public void WritingIntoAMissingFolderIsMissingFile() =>
-        Fails(ErrorKind.MissingFile, () => SafetensorsWriter.Write(temp.File("absent/model.safetensors"), []), "does not exist");
+        Fails(ErrorKind.MissingFile, () => SafetensorsWriter.Write(temp.File("absent/model.safetensors"), Array.Empty<TensorData>()), "does not exist");
 
     void AssertRefusedAndTargetUntouched(TensorData[] tensors, string problem, string field)
     {
