@@ -92,7 +92,9 @@ public sealed class EncoderModel : IDisposable
         Device device = options.ResolveDevice();
         var builder = new NetworkBuilder(config);
         var (network, prefixInUse) = builder.FromInitialization(options.ResolveDtype(device), device, seed);
-        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, builder.Family, network, device, tokenizer: null, prefixInUse);
+        // A config parsed from text names no folder ("" is no path); "." as before for a bare file name.
+        string folder = Path.GetDirectoryName(config.File) is { Length: > 0 } directory ? directory : ".";
+        return new EncoderModel(folder, config, builder.Family, network, device, tokenizer: null, prefixInUse);
     }
 
     /// <summary>
