@@ -12,15 +12,9 @@ namespace EncoderKit.Bench;
 /// </summary>
 static class SaveBench
 {
-    const string BertBase = """
-        {"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 768, "num_hidden_layers": 12,
-         "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 28996, "max_position_embeddings": 512,
-         "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12}
-        """;
-
     public static void Run(Arguments args)
     {
-        ConfigJson config = args.Get("--config") is { } file ? ConfigJson.Load(file) : ConfigJson.Parse(BertBase, "bert-base (built in)");
+        ConfigJson config = args.Get("--config") is { } file ? ConfigJson.Load(file) : BertBaseForMaskedLM();
         string[] dtypes = args.Strings("--dtypes", ["fp32", "bf16"]);
         string root = args.Get("--out") ?? Directory.CreateTempSubdirectory("encoderkit-save-bench-").FullName;
 
@@ -46,5 +40,13 @@ static class SaveBench
             Console.WriteLine($"{dtype,-5} {modelMiB,10:F1} {fileMiB,9:F1} {before,11:F1} {peak,12:F1} {delta,11:F1} {delta / modelMiB,12:F3} {managedMiB,12:F2} {seconds,8:F2}");
         }
         if (args.Get("--out") is null) Directory.Delete(root, recursive: true);
+    }
+
+    // The MLM head adds the transform and decoder bias a pretraining checkpoint saves.
+    static ConfigJson BertBaseForMaskedLM()
+    {
+        ConfigJson config = ConfigJson.Parse(ForwardBench.BertBase, "bert-base with an MLM head (built in)");
+        config.Root["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForMaskedLM");
+        return config;
     }
 }
