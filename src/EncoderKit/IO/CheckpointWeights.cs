@@ -63,9 +63,6 @@ public sealed class CheckpointWeights : ITensorSource
 
     public ReadOnlySpan<byte> Bytes(string name, long offset, int count) => FileOf(name).Bytes(name, offset, count);
 
-    /// <inheritdoc cref="SafetensorsFile.Pointer"/>
-    public unsafe byte* Pointer(string name) => FileOf(name).Pointer(name);
-
     public void Dispose()
     {
         foreach (SafetensorsFile file in Files) file.Dispose();

@@ -97,12 +97,6 @@ public sealed unsafe class SafetensorsFile : ITensorSource
         return new ReadOnlySpan<byte>(data + tensor.Begin + offset, count);
     }
 
-    /// <summary>
-    /// The address of <paramref name="name"/>'s first byte in the mapping, for copying into native memory
-    /// (e.g. a tensor of any size); <see cref="TensorInfo.ByteCount"/> bytes follow. Valid until disposal.
-    /// </summary>
-    public byte* Pointer(string name) => data + Find(name).Begin;
-
     public void Dispose()
     {
         if (disposed) return;
