@@ -12,7 +12,7 @@ namespace EncoderKit.Bench;
 /// </summary>
 static class ForwardBench
 {
-    const string BertBase = """
+    internal const string BertBase = """
         {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": 768, "num_hidden_layers": 12,
          "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 28996, "max_position_embeddings": 512,
          "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12}

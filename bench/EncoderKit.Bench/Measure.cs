@@ -20,10 +20,18 @@ static class Measure
     }
 
     /// <summary>Peak resident set size of this process so far (VmHWM), in MiB.</summary>
-    public static double PeakRssMiB()
+    public static double PeakRssMiB() => Status("VmHWM:");
+
+    /// <summary>Resident set size of this process now (VmRSS), in MiB.</summary>
+    public static double RssMiB() => Status("VmRSS:");
+
+    /// <summary>Starts the peak (VmHWM) afresh from the current RSS, so the next reading is the peak of what follows.</summary>
+    public static void ResetPeakRss() => File.WriteAllText("/proc/self/clear_refs", "5");
+
+    static double Status(string field)
     {
         foreach (string line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
         return double.NaN;
     }

@@ -74,26 +74,11 @@ public sealed class EncoderModel : IDisposable
         Device device = options.ResolveDevice();
         ScalarType dtype = options.ResolveDtype(device);
 
-        ConfigJson config = ConfigJson.Load(Path.Combine(folder, "config.json"));
-        IEncoderFamily family = ModelFamilies.Recognize(config);
+        var builder = new NetworkBuilder(ConfigJson.Load(Path.Combine(folder, "config.json")));
         Tokenizer? tokenizer = LoadTokenizer(folder);   // before any native memory exists, so its errors leak nothing
         using ITensorSource weights = ModelWeights.Open(folder, allowPickleWeights);
-        // Heads depend on what the checkpoint holds.
-        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), family.BasePrefix);
-        EncoderSpec spec = family.Spec(config, names);
-        var parameters = new CheckpointParameters(weights, family.Weights(spec), names.PrefixInUse, dtype, device);
-        var network = new EncoderNetwork(spec, parameters);
-        try
-        {
-            parameters.Finish();
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        network.eval();
-        return new EncoderModel(folder, config, family, network, device, tokenizer, names.PrefixInUse);
+        var (network, prefixInUse) = builder.FromCheckpoint(weights, dtype, device);
+        return new EncoderModel(folder, builder.Config, builder.Family, network, device, tokenizer, prefixInUse);
     }
 
     /// <summary>
@@ -105,45 +90,69 @@ public sealed class EncoderModel : IDisposable
         options ??= new ComputeOptions();
         options.ApplyThreads();
         Device device = options.ResolveDevice();
-        IEncoderFamily family = ModelFamilies.Recognize(config);
-        EncoderSpec spec = family.Spec(config, null);
-        var parameters = new RandomParameters(family.Init(config, spec), options.ResolveDtype(device), device, seed);
-        var network = new EncoderNetwork(spec, parameters);
-        network.eval();
-        // Task checkpoints (any head) put the encoder under the base prefix, as transformers' *For* classes do.
-        bool anyHead = spec.Heads.All.Any(h => h is not Modeling.Heads.PoolerSpec);
-        string prefix = anyHead ? family.BasePrefix : "";
-        return new EncoderModel(Path.GetDirectoryName(config.File) ?? ".", config, family, network, device, tokenizer: null, prefix);
+        var builder = new NetworkBuilder(config);
+        var (network, prefixInUse) = builder.FromInitialization(options.ResolveDtype(device), device, seed);
+        // A config parsed from text names no folder ("" is no path); "." as before for a bare file name.
+        string folder = Path.GetDirectoryName(config.File) is { Length: > 0 } directory ? directory : ".";
+        return new EncoderModel(folder, config, builder.Family, network, device, tokenizer: null, prefixInUse);
     }
 
     /// <summary>
     /// Writes the model as a Hugging Face folder in its family's own layout (config.json, model.safetensors with the
     /// family's tensor names, in the compute dtype; a tied decoder is not stored, as transformers does), plus the
-    /// tokenizer files of the folder it came from, so the Python tools load it back.
+    /// tokenizer files of the folder it came from, so the Python tools load it back. config.json is kept as it was
+    /// except for `torch_dtype`, which names the dtype the tensors are written in.
     /// </summary>
+    /// <remarks>
+    /// Each tensor's bytes go from native memory straight to the file, one tensor at a time, so saving needs no
+    /// second copy of the model. Every file is written under a temporary name and moved into place once complete:
+    /// a failed save leaves no half-written file.
+    /// </remarks>
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
         WeightMap map = Family.Weights(Spec);
-        var tensors = new List<TensorData>();
-        using (var scope = NewDisposeScope())
+        using (var scope = NewDisposeScope())   // frees the exported views
         {
+            var tensors = new List<StreamedTensor>();
             foreach (var (name, parameter) in Network.named_parameters())
             foreach (var (external, value) in map.Export(name, parameter, prefixInUse, Spec))
-            {
-                var (dtype, shape, data) = TorchTensors.ToStored(value);
-                tensors.Add(new TensorData(external, dtype, shape, data));
-            }
+                tensors.Add(new StreamedTensor(external, TorchTensors.ToTensorDtype(value.dtype), value.shape, stream =>
+                {
+                    using Tensor stored = value.to(CPU).contiguous();   // a view, unless the model lives on a GPU
+                    TorchTensors.WriteStored(stored, stream);
+                }));
+            SafetensorsWriter.Write(Path.Combine(folder, CheckpointWeights.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }
-        SafetensorsWriter.Write(Path.Combine(folder, CheckpointWeights.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.Write(Path.Combine(folder, "config.json"), stream =>
         {
             using var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
-            Config.Root.WriteTo(writer);
+            ConfigAsSaved().WriteTo(writer);
         });
         if (Path.GetFullPath(folder) == Path.GetFullPath(Folder)) return;
         foreach (string file in TokenizerFiles.Where(f => File.Exists(Path.Combine(Folder, f))))
-            File.Copy(Path.Combine(Folder, file), Path.Combine(folder, file), overwrite: true);
+            AtomicFile.Write(Path.Combine(folder, file), stream =>
+            {
+                using FileStream source = File.OpenRead(Path.Combine(Folder, file));
+                source.CopyTo(stream);
+            });
+    }
+
+    // transformers records the dtype of the first floating-point parameter; newer versions spell the key "dtype".
+    System.Text.Json.Nodes.JsonObject ConfigAsSaved()
+    {
+        var config = (System.Text.Json.Nodes.JsonObject)Config.Root.DeepClone();
+        ScalarType dtype = Network.parameters().Select(p => p.dtype).First(t => t is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64);
+        string name = dtype switch
+        {
+            ScalarType.BFloat16 => "bfloat16",
+            ScalarType.Float16 => "float16",
+            ScalarType.Float64 => "float64",
+            _ => "float32",
+        };
+        config["torch_dtype"] = name;
+        if (config.ContainsKey("dtype")) config["dtype"] = name;
+        return config;
     }
 
     static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "tokenizer.model"];

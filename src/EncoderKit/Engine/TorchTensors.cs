@@ -6,13 +6,16 @@ namespace EncoderKit.Engine;
 /// <summary>Moves tensors between stored bytes (safetensors) and libtorch.</summary>
 public static class TorchTensors
 {
+    // Tensor.bytes is an int-sized span, so bytes move between spans and native memory in chunks of at most this.
+    const long ChunkBytes = 1L << 30;
+
     /// <summary>A CPU tensor holding a copy of the stored tensor <paramref name="name"/>, in its stored dtype.</summary>
     public static Tensor Read(ITensorSource source, string name)
     {
         if (!source.TryGet(name, out TensorInfo? info))
             throw new EncoderKitException(ErrorKind.BadInput, "tensor not found", source.Tensors.FirstOrDefault()?.File, name);
         Tensor result = empty(info.Shape, ToScalarType(info.Dtype));
-        CopyInto(result, source.Bytes(name));
+        CopyInto(result, source, name);
         return result;
     }
 
@@ -23,21 +26,41 @@ public static class TorchTensors
         return (ToTensorDtype(cpu.dtype), cpu.shape, cpu.bytes.ToArray());
     }
 
-    // Tensor.bytes is an int-sized span: copy tensors above 1 GiB in row blocks.
-    public static void CopyInto(Tensor destination, ReadOnlySpan<byte> source)
+    /// <summary>
+    /// Copies the stored tensor <paramref name="name"/> into <paramref name="destination"/>, a contiguous CPU tensor of its
+    /// dtype and element count, a window at a time: tensors over 2 GiB (large vocabularies' embeddings) copy too.
+    /// </summary>
+    public static void CopyInto(Tensor destination, ITensorSource source, string name) => CopyInto(destination, source, name, ChunkBytes);
+
+    internal static void CopyInto(Tensor destination, ITensorSource source, string name, long chunkBytes)
     {
-        const long block = 1L << 30;
-        if (source.Length <= block || destination.dim() == 0)
+        long stored = source.TryGet(name, out TensorInfo? info) ? info.ByteCount : throw new ArgumentException($"no tensor {name} in the source", nameof(name));
+        if (destination.NumberOfElements * destination.ElementSize != stored)
+            throw new ArgumentException($"{name} holds {stored} bytes, the destination {destination.NumberOfElements * destination.ElementSize}", nameof(destination));
+        ForEachChunk(destination, chunkBytes, (offset, window) => source.Bytes(name, offset, window.Length).CopyTo(window));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="tensor"/>'s bytes (a contiguous CPU tensor) to <paramref name="stream"/> as safetensors stores
+    /// them, straight from native memory a window at a time: no managed copy of the tensor is made.
+    /// </summary>
+    public static void WriteStored(Tensor tensor, Stream stream) => WriteStored(tensor, stream, ChunkBytes);
+
+    internal static void WriteStored(Tensor tensor, Stream stream, long chunkBytes) =>
+        ForEachChunk(tensor, chunkBytes, (_, window) => stream.Write(window));
+
+    delegate void ChunkAction(long byteOffset, Span<byte> window);
+
+    static void ForEachChunk(Tensor tensor, long chunkBytes, ChunkAction action)
+    {
+        if (!tensor.is_contiguous() || tensor.device_type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException("expected a contiguous CPU tensor", nameof(tensor));
+        using Tensor flat = tensor.view(-1);
+        long elementSize = tensor.ElementSize, count = flat.shape[0], perChunk = Math.Max(1, chunkBytes / elementSize);
+        for (long start = 0; start < count; start += perChunk)
         {
-            source.CopyTo(destination.bytes);
-            return;
-        }
-        long rows = destination.shape[0], rowBytes = source.Length / rows, rowsPerBlock = Math.Max(1, block / rowBytes);
-        for (long r = 0; r < rows; r += rowsPerBlock)
-        {
-            long n = Math.Min(rowsPerBlock, rows - r);
-            using Tensor window = destination.narrow(0, r, n);
-            source.Slice((int)(r * rowBytes), (int)(n * rowBytes)).CopyTo(window.bytes);
+            using Tensor window = flat.narrow(0, start, Math.Min(perChunk, count - start));
+            action(start * elementSize, window.bytes);
         }
     }
 

@@ -61,8 +61,7 @@ public sealed class CheckpointWeights : ITensorSource
 
     public ReadOnlySpan<byte> Bytes(string name) => FileOf(name).Bytes(name);
 
-    /// <inheritdoc cref="SafetensorsFile.Pointer"/>
-    public unsafe byte* Pointer(string name) => FileOf(name).Pointer(name);
+    public ReadOnlySpan<byte> Bytes(string name, long offset, int count) => FileOf(name).Bytes(name, offset, count);
 
     public void Dispose()
     {

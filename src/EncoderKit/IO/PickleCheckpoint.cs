@@ -73,13 +73,24 @@ public sealed unsafe class PickleCheckpoint : ITensorSource
 
     public ReadOnlySpan<byte> Bytes(string name)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_tensors.TryGetValue(name, out Entry entry))
-            throw new EncoderKitException(ErrorKind.BadCheckpoint, "no such tensor in the checkpoint", file: _path, field: name);
-        if (entry.Copy is not null) return entry.Copy;
+        Entry entry = Find(name);
         if (entry.Length > int.MaxValue)
-            throw new EncoderKitException(ErrorKind.BadCheckpoint, $"{entry.Length} bytes: larger than one span can hold", file: _path, field: name);
-        return new ReadOnlySpan<byte>(_base + entry.Offset, (int)entry.Length);
+            throw new NotSupportedException($"{name} holds {entry.Length} bytes, more than a span can address; read it in windows.");
+        return Bytes(name, 0, (int)entry.Length);
+    }
+
+    public ReadOnlySpan<byte> Bytes(string name, long offset, int count)
+    {
+        Entry entry = Find(name);
+        ByteWindow.Check(offset, count, entry.Length);
+        return entry.Copy is not null ? entry.Copy.AsSpan((int)offset, count) : new ReadOnlySpan<byte>(_base + entry.Offset + offset, count);
+    }
+
+    Entry Find(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _tensors.TryGetValue(name, out Entry entry) ? entry
+            : throw new EncoderKitException(ErrorKind.BadCheckpoint, "no such tensor in the checkpoint", file: _path, field: name);
     }
 
     public void Dispose()

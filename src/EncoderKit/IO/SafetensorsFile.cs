@@ -80,21 +80,22 @@ public sealed unsafe class SafetensorsFile : ITensorSource
     }
 
     /// <inheritdoc/>
-    /// <exception cref="NotSupportedException">The tensor is larger than a span can address (2 GiB); use <see cref="Pointer"/>.</exception>
     public ReadOnlySpan<byte> Bytes(string name)
     {
         StoredTensor tensor = Find(name);
         long length = tensor.End - tensor.Begin;
         if (length > int.MaxValue)
-            throw new NotSupportedException($"{name} holds {length} bytes, more than a span can address; read it through Pointer(name).");
+            throw new NotSupportedException($"{name} holds {length} bytes, more than a span can address; read it in windows.");
         return new ReadOnlySpan<byte>(data + tensor.Begin, (int)length);
     }
 
-    /// <summary>
-    /// The address of <paramref name="name"/>'s first byte in the mapping, for copying into native memory
-    /// (e.g. a tensor of any size); <see cref="TensorInfo.ByteCount"/> bytes follow. Valid until disposal.
-    /// </summary>
-    public byte* Pointer(string name) => data + Find(name).Begin;
+    /// <inheritdoc/>
+    public ReadOnlySpan<byte> Bytes(string name, long offset, int count)
+    {
+        StoredTensor tensor = Find(name);
+        ByteWindow.Check(offset, count, tensor.End - tensor.Begin);
+        return new ReadOnlySpan<byte>(data + tensor.Begin + offset, count);
+    }
 
     public void Dispose()
     {

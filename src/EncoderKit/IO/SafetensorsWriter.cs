@@ -8,6 +8,13 @@ namespace EncoderKit.IO;
 public sealed record TensorData(string Name, TensorDtype Dtype, long[] Shape, ReadOnlyMemory<byte> Data);
 
 /// <summary>
+/// A tensor to write whose bytes are produced only when the writer reaches it, so a whole model never has to sit
+/// in managed memory at once (e.g. each straight from a native tensor).
+/// </summary>
+/// <param name="WriteData">Writes exactly the tensor's little-endian row-major bytes to the stream.</param>
+public sealed record StreamedTensor(string Name, TensorDtype Dtype, long[] Shape, Action<Stream> WriteData);
+
+/// <summary>
 /// Writes safetensors files byte for byte as the Python/Rust <c>safetensors</c> library writes them
 /// (<c>safetensors.torch.save_file</c>, which transformers' <c>save_pretrained</c> calls), atomically.
 /// </summary>
@@ -31,14 +38,25 @@ public static class SafetensorsWriter
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>One tensor placed in the data section.</summary>
-    sealed record Placed(TensorData Tensor, long Begin, long End);
+    sealed record Placed(StreamedTensor Tensor, long Begin, long End);
 
     /// <summary>
     /// Writes <paramref name="tensors"/> to <paramref name="path"/>, replacing any file there only once the
     /// new one is complete. Bad input (a duplicate name, data that does not fit its shape) is a BadInput
     /// error naming the tensor, raised before anything is written.
     /// </summary>
-    public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, tensors.Select(t => (new StreamedTensor(t.Name, t.Dtype, t.Shape, stream => stream.Write(t.Data.Span)), (long?)t.Data.Length)), metadata);
+
+    /// <summary>
+    /// Writes the header from the tensors' names, dtypes and shapes, then asks each tensor for its bytes in file order,
+    /// replacing any file at <paramref name="path"/> only once the new one is complete. Bad names or shapes are a BadInput
+    /// error raised before anything is written; a tensor that writes other than its shape's byte count fails the write.
+    /// </summary>
+    public static void Write(string path, IEnumerable<StreamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, tensors.Select(t => (t, (long?)null)), metadata);
+
+    static void Write(string path, IEnumerable<(StreamedTensor Tensor, long? DataLength)> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         List<Placed> placed = Place(tensors, path);
         byte[] header = Header(placed, metadata, path);
@@ -48,15 +66,22 @@ public static class SafetensorsWriter
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach (Placed tensor in placed) stream.Write(tensor.Tensor.Data.Span);
+            foreach (Placed tensor in placed)
+            {
+                long start = stream.Position;
+                tensor.Tensor.WriteData(stream);
+                long written = stream.Position - start, expected = tensor.End - tensor.Begin;
+                if (written != expected)
+                    throw BadInput($"shape {SafetensorsHeader.Format(tensor.Tensor.Shape)} of {tensor.Tensor.Dtype} needs {expected} bytes, but {written} were written", path, tensor.Tensor.Name);
+            }
         });
     }
 
-    static List<Placed> Place(IEnumerable<TensorData> tensors, string path)
+    static List<Placed> Place(IEnumerable<(StreamedTensor Tensor, long? DataLength)> tensors, string path)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var checkedTensors = new List<(TensorData Tensor, byte[] Utf8Name)>();
-        foreach (TensorData tensor in tensors)
+        var checkedTensors = new List<(StreamedTensor Tensor, long Size, byte[] Utf8Name)>();
+        foreach ((StreamedTensor tensor, long? dataLength) in tensors)
         {
             string name = tensor.Name;
             if (name == SafetensorsHeader.MetadataKey)
@@ -66,9 +91,9 @@ public static class SafetensorsWriter
                 throw BadInput($"shape {SafetensorsHeader.Format(tensor.Shape)} has a negative dimension", path, name);
             long size = SafetensorsHeader.ByteSize(tensor.Shape, tensor.Dtype)
                 ?? throw BadInput($"shape {SafetensorsHeader.Format(tensor.Shape)} of {tensor.Dtype} is too large: its byte size overflows", path, name);
-            if (tensor.Data.Length != size)
-                throw BadInput($"shape {SafetensorsHeader.Format(tensor.Shape)} of {tensor.Dtype} needs {size} bytes, but the data holds {tensor.Data.Length}", path, name);
-            checkedTensors.Add((tensor, Utf8(name, "tensor name", path, name)));
+            if (dataLength is { } length && length != size)
+                throw BadInput($"shape {SafetensorsHeader.Format(tensor.Shape)} of {tensor.Dtype} needs {size} bytes, but the data holds {length}", path, name);
+            checkedTensors.Add((tensor, size, Utf8(name, "tensor name", path, name)));
         }
 
         checkedTensors.Sort((a, b) =>
@@ -79,10 +104,10 @@ public static class SafetensorsWriter
 
         var placed = new List<Placed>(checkedTensors.Count);
         long offset = 0;
-        foreach ((TensorData tensor, _) in checkedTensors)
+        foreach ((StreamedTensor tensor, long size, _) in checkedTensors)
         {
-            placed.Add(new Placed(tensor, offset, offset + tensor.Data.Length));
-            offset += tensor.Data.Length;
+            placed.Add(new Placed(tensor, offset, offset + size));
+            offset += size;
         }
         return placed;
     }

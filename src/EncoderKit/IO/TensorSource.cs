@@ -24,5 +24,23 @@ public interface ITensorSource : IDisposable
     bool TryGet(string name, [NotNullWhen(true)] out TensorInfo? info);
 
     /// <summary>The stored bytes of <paramref name="name"/>; valid until the source is disposed.</summary>
+    /// <exception cref="NotSupportedException">The tensor holds more bytes than one span can address (2 GiB); read it in windows.</exception>
     ReadOnlySpan<byte> Bytes(string name);
+
+    /// <summary>
+    /// <paramref name="count"/> of <paramref name="name"/>'s stored bytes from byte <paramref name="offset"/>: how a tensor of
+    /// any size is read, a window at a time. Valid until the source is disposed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The window reaches outside the tensor's bytes.</exception>
+    ReadOnlySpan<byte> Bytes(string name, long offset, int count);
+}
+
+internal static class ByteWindow
+{
+    public static void Check(long offset, int count, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + count, length, nameof(count));
+    }
 }

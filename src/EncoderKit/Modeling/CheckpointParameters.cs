@@ -40,7 +40,7 @@ public sealed class CheckpointParameters(ITensorSource weights, WeightMap map, s
         {
             long rows = part.Shape.Length == 0 ? 1 : part.Shape[0];
             using Tensor slice = shape.Length == 0 ? result.alias() : result.narrow(0, row, rows);
-            TorchTensors.CopyInto(slice, weights.Bytes(part.Name));
+            TorchTensors.CopyInto(slice, weights, part.Name);
             row += rows;
             used.Add(part.Name);
         }

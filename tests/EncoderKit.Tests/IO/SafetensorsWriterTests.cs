@@ -136,8 +136,41 @@ public sealed class SafetensorsWriterTests : IDisposable
     }
 
     [Fact]
+    public void StreamedTensorsAreAskedForTheirBytesOnlyOnceTheHeaderIsWritten()
+    {
+        string path = temp.File("streamed.safetensors");
+        TensorData a = Counting("a", TensorDtype.F32, 2, 3), b = Counting("b", TensorDtype.I64, 2);
+        var asked = new List<(string Name, long Position)>();
+        StreamedTensor Streamed(TensorData t) => new(t.Name, t.Dtype, t.Shape, stream =>
+        {
+            asked.Add((t.Name, stream.Position));
+            stream.Write(t.Data.Span);
+        });
+
+        SafetensorsWriter.Write(path, [Streamed(a), Streamed(b)]);
+
+        byte[] expected = WriteAndRead([a, b]);
+        Assert.Equal(expected, File.ReadAllBytes(path));
+        long dataStart = 8 + (long)BitConverter.ToUInt64(expected);
+        Assert.Equal([("b", dataStart), ("a", dataStart + 16)], asked);   // file order: I64 before F32
+    }
+
+    [Theory, InlineData(23), InlineData(25)]
+    public void AStreamedTensorWritingOtherThanItsSizeFailsTheWholeWrite(int written)
+    {
+        string path = temp.File("model.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        var wrong = new StreamedTensor("w", TensorDtype.F32, [2, 3], stream => stream.Write(new byte[written]));
+
+        Fails(ErrorKind.BadInput, () => SafetensorsWriter.Write(path, [wrong]), $"needs 24 bytes, but {written} were written", "w");
+
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
+        Assert.Equal(new[] { path }, Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
     public void WritingIntoAMissingFolderIsMissingFile() =>
-        Fails(ErrorKind.MissingFile, () => SafetensorsWriter.Write(temp.File("absent/model.safetensors"), []), "does not exist");
+        Fails(ErrorKind.MissingFile, () => SafetensorsWriter.Write(temp.File("absent/model.safetensors"), Array.Empty<TensorData>()), "does not exist");
 
     void AssertRefusedAndTargetUntouched(TensorData[] tensors, string problem, string field)
     {

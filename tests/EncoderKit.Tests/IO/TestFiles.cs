@@ -29,6 +29,15 @@ public static class TestFiles
     public static string Entry(string name, string dtype, string shape, string offsets) =>
         $"\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape},\"data_offsets\":{offsets}}}";
 
+    /// <summary>Rewrites the safetensors file at <paramref name="path"/> with <paramref name="change"/> applied to its tensors, read in file order.</summary>
+    public static void RewriteTensors(string path, Func<IEnumerable<TensorData>, IEnumerable<TensorData>> change)
+    {
+        List<TensorData> tensors;
+        using (var file = SafetensorsFile.Open(path))
+            tensors = change(file.Tensors.Select(t => new TensorData(t.Name, t.Dtype, t.Shape, file.Bytes(t.Name).ToArray()))).ToList();
+        SafetensorsWriter.Write(path, tensors);
+    }
+
     public static EncoderKitException Fails(ErrorKind kind, Action action, string problem, string? field = null)
     {
         var error = Assert.Throws<EncoderKitException>(action);

@@ -1,46 +1,15 @@
 using EncoderKit.IO;
 using EncoderKit.Modeling.Heads;
+using static EncoderKit.Tests.IO.TestFiles;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
 
-/// <summary>The weight map in both directions, and the name variants real BERT checkpoints carry.</summary>
+/// <summary>The name variants real BERT checkpoints carry (saving back in the family's layout: <see cref="SaveRoundTripTests"/>).</summary>
 public sealed class CheckpointLayoutTests
 {
-    static Dictionary<string, byte[]> TensorBytes(string file)
-    {
-        using var source = SafetensorsFile.Open(file);
-        return source.Tensors.ToDictionary(t => t.Name, t => source.Bytes(t.Name).ToArray());
-    }
-
-    [Theory]
-    [InlineData("bert")]
-    [InlineData("bert-seqcls")]
-    public void SavingWritesBackTheFamilysOwnTensorsByteForByte(string fixture)
-    {
-        using var saved = new TempFolder();
-        using (var model = EncoderModel.Load(ReferenceData.Model(fixture)))
-            model.Save(saved.Path);
-
-        var original = TensorBytes(Path.Combine(ReferenceData.Model(fixture), "model.safetensors"));
-        var written = TensorBytes(saved.File("model.safetensors"));
-        Assert.Equal(original.Keys.Order(), written.Keys.Order());
-        foreach (var (name, bytes) in original)
-            Assert.True(bytes.AsSpan().SequenceEqual(written[name]), $"{name} differs after load → save");
-        using var reloaded = EncoderModel.Load(saved.Path);
-        using var first = EncoderModel.Load(ReferenceData.Model(fixture));
-        Assert.Equal(first.Spec.ToString(), reloaded.Spec.ToString());
-        Assert.Equal(first.Spec.Heads.Get<ClassifierSpec>()?.LabelNames, reloaded.Spec.Heads.Get<ClassifierSpec>()?.LabelNames);
-    }
-
-    static void Rewrite(TempFolder folder, Func<string, string?> rename)
-    {
-        List<TensorData> tensors;
-        using (var file = SafetensorsFile.Open(folder.File("model.safetensors")))
-            tensors = file.Tensors.Select(t => rename(t.Name) is { } n ? new TensorData(n, t.Dtype, t.Shape, file.Bytes(t.Name).ToArray()) : null)
-                .OfType<TensorData>().ToList();
-        SafetensorsWriter.Write(folder.File("model.safetensors"), tensors);
-    }
+    static void Rewrite(TempFolder folder, Func<string, string?> rename) =>
+        RewriteTensors(folder.File("model.safetensors"), ts => ts.Select(t => rename(t.Name) is { } n ? t with { Name = n } : null).OfType<TensorData>());
 
     static Tensor LastHiddenState(string folder)
     {

@@ -25,15 +25,9 @@ public sealed class LayoutSensitivityTests(ITestOutputHelper log)
     double Deviation(string fixtureName, Func<EncoderSpec, EncoderSpec> change, Action<IReadOnlyDictionary<string, Tensor>>? editWeights = null)
     {
         using var fixture = new Fixture(fixtureName);
-        ConfigJson config = ConfigJson.Load(Path.Combine(fixture.Folder, "config.json"));
-        IEncoderFamily family = ModelFamilies.Recognize(config);
+        var builder = new NetworkBuilder(ConfigJson.Load(Path.Combine(fixture.Folder, "config.json"))) { ChangeSpec = change };
         using var weights = CheckpointWeights.Open(fixture.Folder);
-        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), family.Weights(family.Spec(config, null)).BasePrefix);
-        EncoderSpec spec = change(family.Spec(config, names));
-        var parameters = new CheckpointParameters(weights, family.Weights(spec), names.PrefixInUse, ScalarType.Float32, CPU);
-        using var network = new EncoderNetwork(spec, parameters);
-        parameters.Finish();
-        network.eval();
+        using var network = builder.FromCheckpoint(weights, ScalarType.Float32, CPU).Network;
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         editWeights?.Invoke(network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
