@@ -21,8 +21,9 @@ public sealed class Bf16ComputeTests
     const double Units = 8;
     const double Unit = 1.0 / 256;   // 2^-8
 
-    [Theory]
-    [InlineData("bert"), InlineData("bert-seqcls"), InlineData("nomic_bert"), InlineData("modernbert"), InlineData("llama_enc"), InlineData("retrieva_bert")]
+    public static TheoryData<string> Fixtures => new(ReferenceFixtures.Loadable);
+
+    [Theory, MemberData(nameof(Fixtures))]
     public void Bf16OutputsStayWithinTheirBound(string name)
     {
         using var fixture = new Fixture(name);
@@ -34,7 +35,7 @@ public sealed class Bf16ComputeTests
 
         Assert.Equal(ScalarType.BFloat16, outputs.LastHiddenState.dtype);
         CheckRelative(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), mask, "last_hidden_state");
-        for (int i = 0; i < outputs.HiddenStates.Count; i++)
+        for (int i = 0; i < outputs.HiddenStates.Count && fixture.HasExpected("hidden_states.0"); i++)
             CheckRelative(outputs.HiddenStates[i], fixture.Expected($"hidden_states.{i}"), mask, $"hidden_states.{i}");
         if (outputs.MlmLogits is { } logits)
         {

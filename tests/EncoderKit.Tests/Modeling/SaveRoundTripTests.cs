@@ -15,46 +15,10 @@ namespace EncoderKit.Tests.Modeling;
 /// </summary>
 public sealed class SaveRoundTripTests
 {
-    static string ModelsRoot => Path.Combine(ReferenceData.Root, "models");
-
-    /// <summary>
-    /// Fixtures whose heads the model does not build yet (question answering, token classification, multiple choice,
-    /// RetrievaBERT's pooled classifier), so they cannot load. Each is checked to still fail: when its head lands,
-    /// <see cref="TheFixturesLeftOutStillDoNotLoad"/> fails until it is taken off this list and round-trips too.
-    /// </summary>
-    static readonly HashSet<string> HeadsNotBuiltYet =
-    [
-        "bert-mc", "bert-qa", "bert-tokcls",
-        "modernbert-mc", "modernbert-qa", "modernbert-tokcls",
-        "retrieva_bert-mc", "retrieva_bert-qa", "retrieva_bert-seqcls", "retrieva_bert-tokcls",
-    ];
-
-    static IEnumerable<string> AllFixtures() =>
-        Directory.GetDirectories(ModelsRoot)
-            .Where(d => File.Exists(Path.Combine(d, "meta.json")))
-            .Select(d => Path.GetFileName(d))
-            .Order(StringComparer.Ordinal);
-
-    static IEnumerable<string> RoundTripped() => AllFixtures().Where(f => !HeadsNotBuiltYet.Contains(f));
-
-    public static TheoryData<string> Fixtures() => new(RoundTripped());
-
-    public static TheoryData<string> FixturesLeftOut() => new(AllFixtures().Where(HeadsNotBuiltYet.Contains));
-
-    [Theory, MemberData(nameof(FixturesLeftOut))]
-    public void TheFixturesLeftOutStillDoNotLoad(string fixture)
-    {
-        var error = Assert.Throws<EncoderKitException>(() => EncoderModel.Load(ReferenceData.Model(fixture)).Dispose());
-        Assert.Contains("match nothing in the model", error.Problem);
-    }
-
-    [Fact]
-    public void EveryBaseFamilyFixtureRoundTrips() =>
-        Assert.Superset(new HashSet<string> { "bert", "bert-seqcls", "nomic_bert", "modernbert", "llama_enc", "retrieva_bert" },
-            RoundTripped().ToHashSet());
+    public static TheoryData<string> Fixtures() => new(ReferenceFixtures.Loadable);
 
     static string StoredDtype(string fixture) =>
-        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(ModelsRoot, fixture, "meta.json"))).RootElement.GetProperty("weights_dtype").GetString()!;
+        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(ReferenceData.Model(fixture), "meta.json"))).RootElement.GetProperty("weights_dtype").GetString()!;
 
     static ComputeDtype Compute(string torchDtype) => torchDtype switch
     {
