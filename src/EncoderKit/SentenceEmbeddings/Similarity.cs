@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace EncoderKit.SentenceEmbeddings;
 
 /// <summary>The similarity functions sentence-transformers defines (config_sentence_transformers.json similarity_fn_name).</summary>
@@ -15,7 +17,7 @@ public enum SimilarityFunction
 
 /// <summary>
 /// Scores between embeddings, as sentence-transformers' util functions define them: a matrix (every row of one set
-/// against every row of the other) or pairwise (row i against row i). Sums run in double and are rounded to float.
+/// against every row of the other) or pairwise (row i against row i). Computed in float32, as torch computes them.
 /// </summary>
 public static class Similarity
 {
@@ -46,8 +48,8 @@ public static class Similarity
     public static float[][] Matrix(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b, SimilarityFunction function = SimilarityFunction.Cosine)
     {
         CheckWidths(a, b);
-        double[]? normsA = function == SimilarityFunction.Cosine ? Norms(a) : null;
-        double[]? normsB = function == SimilarityFunction.Cosine ? Norms(b) : null;
+        float[]? normsA = function == SimilarityFunction.Cosine ? Norms(a) : null;
+        float[]? normsB = function == SimilarityFunction.Cosine ? Norms(b) : null;
         var result = new float[a.Count][];
         Parallel.For(0, a.Count, i =>
         {
@@ -74,39 +76,42 @@ public static class Similarity
     public static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b, SimilarityFunction function = SimilarityFunction.Cosine) =>
         Score(a, b, function, function == SimilarityFunction.Cosine ? Norm(a) : 0, function == SimilarityFunction.Cosine ? Norm(b) : 0);
 
-    static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b, SimilarityFunction function, double normA, double normB)
+    // TensorPrimitives' vectorised float kernels, as torch's float32 matmul and cdist compute these scores (the
+    // sentence-transformers util functions), rather than a scalar loop.
+    static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b, SimilarityFunction function, float normA, float normB)
     {
         if (a.Length != b.Length)
             throw new EncoderKitException(ErrorKind.BadInput, $"embeddings of {a.Length} and {b.Length} dimensions cannot be compared");
-        double s = 0;
         switch (function)
         {
             case SimilarityFunction.Cosine:
+                return TensorPrimitives.Dot(a, b) / (Math.Max(normA, 1e-12f) * Math.Max(normB, 1e-12f));
             case SimilarityFunction.Dot:
-                for (int k = 0; k < a.Length; k++) s += (double)a[k] * b[k];
-                if (function == SimilarityFunction.Cosine) s /= Math.Max(normA, 1e-12) * Math.Max(normB, 1e-12);
-                return (float)s;
+                return TensorPrimitives.Dot(a, b);
             case SimilarityFunction.Euclidean:
-                for (int k = 0; k < a.Length; k++) { double d = (double)a[k] - b[k]; s += d * d; }
-                return (float)-Math.Sqrt(s);
+                return -TensorPrimitives.Distance(a, b);
             case SimilarityFunction.Manhattan:
-                for (int k = 0; k < a.Length; k++) s += Math.Abs((double)a[k] - b[k]);
-                return (float)-s;
+                float[] difference = System.Buffers.ArrayPool<float>.Shared.Rent(a.Length);
+                try
+                {
+                    Span<float> d = difference.AsSpan(0, a.Length);
+                    TensorPrimitives.Subtract(a, b, d);
+                    return -TensorPrimitives.SumOfMagnitudes(d);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(difference);
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(function));
         }
     }
 
-    static double Norm(ReadOnlySpan<float> v)
-    {
-        double s = 0;
-        foreach (float x in v) s += (double)x * x;
-        return Math.Sqrt(s);
-    }
+    static float Norm(ReadOnlySpan<float> v) => TensorPrimitives.Norm(v);
 
-    static double[] Norms(IReadOnlyList<float[]> rows)
+    static float[] Norms(IReadOnlyList<float[]> rows)
     {
-        var norms = new double[rows.Count];
+        var norms = new float[rows.Count];
         for (int i = 0; i < rows.Count; i++) norms[i] = Norm(rows[i]);
         return norms;
     }
