@@ -35,6 +35,12 @@ internal readonly struct JsonAt(JsonElement value, string path, string? file)
     public int Int() => Value.ValueKind == JsonValueKind.Number && Value.TryGetInt32(out int i) ? i
         : throw Error($"expected an integer, found {Kind(Value)}");
 
+    /// <summary>Largest token id accepted: ids index tables, and no published vocabulary comes near 2^24.</summary>
+    public const int TokenIdLimit = 1 << 24;
+
+    /// <summary>A token id: a non-negative integer below <see cref="TokenIdLimit"/>.</summary>
+    public int TokenId() => Int() is var id && id is >= 0 and < TokenIdLimit ? id : throw Error($"token id {id} is outside [0, {TokenIdLimit})");
+
     public double Double() => Value.ValueKind == JsonValueKind.Number ? Value.GetDouble() : throw Error($"expected a number, found {Kind(Value)}");
 
     public string? OptionalString(string name) => Optional(name)?.String();
