@@ -7,6 +7,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["tokenize"] = a => TokenizerBench.Run(a.Raw),
     ["families"] = FamilyBench.Run,
     ["embed"] = EmbedBench.Run,
+    ["fuzz"] = FuzzBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {
