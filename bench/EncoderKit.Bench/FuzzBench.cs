@@ -14,7 +14,7 @@ static class FuzzBench
         int cases = (int)args.Double("--cases", 30_000);
         int seed = (int)args.Double("--seed", 17);
         string? save = args.Get("--save");
-        string repository = Repository();
+        string repository = FuzzKinds.RepositoryRoot();
         string reference = Environment.GetEnvironmentVariable("ENCODERKIT_REFERENCE") is { Length: > 0 } r ? r : Path.Combine(repository, "..", "shared", "reference");
         var kinds = FuzzKinds.All(Path.GetFullPath(reference), repository);
         string[] wanted = args.Strings("--kinds", kinds.Select(k => k.Name).ToArray());
@@ -31,12 +31,5 @@ static class FuzzBench
                 foreach (FuzzEscape e in group) File.WriteAllBytes(Path.Combine(save, $"{kind.Name}-{e.Case}"), e.Input);
             }
         }
-    }
-
-    static string Repository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EncoderKit.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("no EncoderKit.slnx above " + AppContext.BaseDirectory);
     }
 }

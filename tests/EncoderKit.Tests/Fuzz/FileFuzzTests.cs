@@ -15,19 +15,12 @@ public sealed class FileFuzzTests
     /// <summary>Kinds whose readers (sentence-transformers' modules.json, the CLI's JSON lines) still let other exceptions out.</summary>
     public static TheoryData<string, int> KindsWithKnownEscapes => new() { { "modules.json", 1500 }, { "jsonl", 1500 } };
 
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EncoderKit.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("no EncoderKit.slnx above " + AppContext.BaseDirectory);
-    }
-
     // A seed the loader refuses would leave the fuzz testing nothing but the refusal.
     [Theory, MemberData(nameof(Kinds)), MemberData(nameof(KindsWithKnownEscapes))]
     public void EverySeedLoads(string kind, int cases)
     {
         _ = cases;
-        FuzzKind fuzz = FuzzKinds.All(ReferenceData.Root, RepositoryRoot()).Single(k => k.Name == kind);
+        FuzzKind fuzz = FuzzKinds.All(ReferenceData.Root, FuzzKinds.RepositoryRoot()).Single(k => k.Name == kind);
         string dir = Directory.CreateTempSubdirectory("encoderkit-fuzz-seed-").FullName;
         try
         {
@@ -51,7 +44,7 @@ public sealed class FileFuzzTests
 
     static async Task AssertOnlyTypedErrors(string kind, int cases)
     {
-        FuzzKind fuzz = FuzzKinds.All(ReferenceData.Root, RepositoryRoot()).Single(k => k.Name == kind);
+        FuzzKind fuzz = FuzzKinds.All(ReferenceData.Root, FuzzKinds.RepositoryRoot()).Single(k => k.Name == kind);
         FuzzReport report = await Task.Run(() => FuzzRun.Run(fuzz, cases, seed: 17)).WaitAsync(TimeSpan.FromMinutes(5));   // TimeoutException: a hang
         var distinct = report.Escapes.GroupBy(e => e.Signature).Select(g => $"{g.Count()} × {g.First()}");
         Assert.True(report.Escapes.Count == 0, $"{report.Summary}\n{string.Join("\n", distinct)}");

@@ -23,6 +23,14 @@ public static class FuzzKinds
         Safetensors(), Config(reference), TokenizerJson(repository), TokenizerConfig(reference), SentencePiece(reference), Modules(reference), Jsonl(),
     ];
 
+    /// <summary>The folder holding EncoderKit.slnx, above this program.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EncoderKit.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("no EncoderKit.slnx above " + AppContext.BaseDirectory);
+    }
+
     static readonly string[] Texts = ["Hello, world! unaffable ab", "  \u2581日本語のテキスト <s> [MASK] é\u0301 \U0001F600 <0x41>"];
 
     /// <summary>Loads are only half the story: a tokenizer that loaded must also encode and decode without escaping.</summary>

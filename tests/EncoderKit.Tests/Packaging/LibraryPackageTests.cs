@@ -32,7 +32,7 @@ public sealed class LibraryPackageTests
     [Fact, Trait("speed", "slow")]
     public async Task AConsoleProjectReferencingThePackageLoadsAndRunsAModel()
     {
-        string repository = Fuzz.FileFuzzTests.RepositoryRoot();
+        string repository = Fuzz.FuzzKinds.RepositoryRoot();
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         string version = $"0.0.0-packagetest.{Guid.NewGuid():N}";
         using var temp = new TempFolder();
