@@ -65,9 +65,12 @@ internal static class PythonJson
     {
         if (node is JsonValue v && v.TryGetValue(out double d) && !double.IsFinite(d))
             return double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
-        string text = node?.ToJsonString() ?? "null";
+        string text = node?.ToJsonString(NamedFloats) ?? "null";
         return text.Length > 60 ? text[..57] + "..." : text;
     }
+
+    // NaN and ±Infinity nested in a value would make plain ToJsonString throw.
+    static readonly JsonSerializerOptions NamedFloats = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     ref struct Reader(ReadOnlySpan<byte> text, string file, ErrorKind kind, bool build)
     {

@@ -40,6 +40,15 @@ public sealed class PythonJsonTests
     }
 
     [Fact]
+    public void AWrongTypedValueHoldingNaNIsDescribedNotACrash()
+    {
+        var c = Config("""{"initializer_range": {"a": -Infinity, "b": NaN}}""");
+        var e = Assert.Throws<EncoderKitException>(() => c.Double("initializer_range"));
+        Assert.Contains("-Infinity", e.Message);
+        Assert.Equal("initializer_range", e.Field);
+    }
+
+    [Fact]
     public void EscapesAndPairedSurrogatesDecode()
     {
         var c = Config("""{"s": "a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00 é😀"}""");
