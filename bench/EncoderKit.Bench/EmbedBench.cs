@@ -54,7 +54,7 @@ static class EmbedBench
             Tokenizer tokenizer = SyntheticTokenizer(vocabDir);
             string[] texts = Texts(count, seed);
             int[] lengths = texts.Select(x => tokenizer.Encode(x).Length).ToArray();
-            Console.WriteLine($"embed: {config.File}; {count} texts, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}, median {lengths.Order().ElementAt(count / 2)}), batch {batchSize}, libtorch threads {threads ?? get_num_threads()}");
+            Console.WriteLine($"embed: {config.File}; {count} texts, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}, median {lengths.Order().ElementAt(count / 2)}), batch {batchSize}, libtorch threads {threads ?? get_num_threads()}, CPU bf16 {CpuBFloat16.Description}");
             (string Name, BatchLimits Limits)[] batchings =
             [
                 ("sorted", new BatchLimits(MaxRows: batchSize)),

@@ -56,7 +56,7 @@ static class FamilyBench
         double seconds = args.Double("--seconds", 5);
         int? threads = args.Get("--threads") is { } t ? int.Parse(t) : null;
 
-        Console.WriteLine($"families: libtorch threads {threads ?? get_num_threads()}");
+        Console.WriteLine($"families: libtorch threads {threads ?? get_num_threads()}, CPU bf16 {CpuBFloat16.Description}");
         Console.WriteLine($"{"model",-16} {"dtype",-5} {"batch",5} {"length",6} {"tokens/s",9} {"s/batch",8} {"GFLOP/s",8} {"peak RSS MiB",12}");
         foreach (string name in models)
         {

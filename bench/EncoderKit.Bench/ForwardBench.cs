@@ -27,7 +27,7 @@ static class ForwardBench
         double seconds = args.Double("--seconds", 3);
         int? threads = args.Get("--threads") is { } t ? int.Parse(t) : null;
 
-        Console.WriteLine($"forward: {config.File}, libtorch threads {(threads ?? get_num_threads())}");
+        Console.WriteLine($"forward: {config.File}, libtorch threads {(threads ?? get_num_threads())}, CPU bf16 {CpuBFloat16.Description}");
         Console.WriteLine($"{"dtype",-5} {"batch",5} {"length",6} {"seq/s",9} {"tokens/s",10} {"GFLOP/s",8} {"ms/batch",9}");
         foreach (string dtype in dtypes)
         {

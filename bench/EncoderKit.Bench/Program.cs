@@ -8,6 +8,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["families"] = FamilyBench.Run,
     ["embed"] = EmbedBench.Run,
     ["save"] = SaveBench.Run,
+    ["fuzz"] = FuzzBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {

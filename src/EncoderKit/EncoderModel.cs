@@ -186,6 +186,8 @@ public sealed class EncoderModel : IDisposable
     {
         if (inputIds.dim() != 2)
             throw new EncoderKitException(ErrorKind.BadInput, $"expected [batch, length], got [{string.Join(", ", inputIds.shape)}]", field: "input_ids");
+        if (inputIds.numel() == 0)   // libtorch fails inside attention on an empty batch or an empty sequence
+            throw new EncoderKitException(ErrorKind.BadInput, $"empty input [{string.Join(", ", inputIds.shape)}]: give at least one token", field: "input_ids");
         long length = inputIds.shape[1];
         if (Spec.Embeddings.MaxPositions > 0 && length > Spec.Embeddings.MaxPositions)
             throw new EncoderKitException(ErrorKind.BadInput, $"{length} tokens is more than the model's {Spec.Embeddings.MaxPositions} positions", field: "input_ids");

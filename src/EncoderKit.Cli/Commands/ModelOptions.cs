@@ -10,9 +10,9 @@ sealed class ModelOptions
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model folder, or hub id (org/name[@revision])", Required = true };
     public Option<string?> Revision { get; } = new("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-    public Option<string?> Dtype { get; } = new("--dtype") { Description = "Compute dtype: fp32 (CPU default) or bf16" };
+    public Option<string?> Dtype { get; } = new("--dtype") { Description = "Compute dtype: fp32 (CPU default) or bf16 (pays on CUDA and on CPUs with AVX512_BF16 or AMX; 10-100x slower elsewhere)" };
     public Option<bool> AllowPickle { get; } = new("--allow-pickle") { Description = "Allow pytorch_model.bin weights (read without running any code) when there are no safetensors" };
-    public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch intra-op threads, at most one per core (default: one per core)" };
 
     public void AddTo(Command command)
     {
@@ -29,13 +29,14 @@ sealed class ModelOptions
     {
         bool allowPickle = parsed.GetValue(AllowPickle);
         string folder = await DownloadProgressView.ResolveAsync(cli, parsed.GetValue(Model)!, parsed.GetValue(Revision), cli.Hub(allowPickle), cancellationToken);
-        return EncoderModel.Load(folder, Compute(parsed), allowPickle);
+        return EncoderModel.Load(folder, Compute(parsed, cli), allowPickle);
     }
 
-    public ComputeOptions Compute(ParseResult parsed) => new()
+    public ComputeOptions Compute(ParseResult parsed, CliInvocation cli) => new()
     {
         Device = parsed.GetValue(Device)!,
         Threads = parsed.GetValue(Threads),
+        Logger = cli.Notes,
         Dtype = parsed.GetValue(Dtype) switch
         {
             null => null,

@@ -43,7 +43,7 @@ sealed class SentenceModelOptions
         var options = new SentenceEncoderOptions
         {
             Model = model,
-            Compute = _model.Compute(parsed),
+            Compute = _model.Compute(parsed, cli),
             TruncateDim = parsed.GetValue(Dim),
             BatchSize = batchSize,
             MaxSeqLength = parsed.GetValue(MaxLength),

@@ -102,7 +102,7 @@ internal static class ExtraStages
             if (m.Value.ValueKind == JsonValueKind.String)
             {
                 string s = m.String();
-                int space = s.IndexOf(' ', 1);
+                int space = s.Length > 1 ? s.IndexOf(' ', 1) : -1;
                 if (space < 0) throw m.Error($"merge \"{s}\" is not two tokens separated by a space");
                 merges.Add((s[..space], s[(space + 1)..]));
             }

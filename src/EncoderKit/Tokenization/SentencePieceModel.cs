@@ -79,7 +79,7 @@ internal static class SentencePieceModel
                 }
             }
         }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException)
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException or OverflowException)
         {
             throw new EncoderKitException(ErrorKind.BadTokenizer, "not a SentencePiece model (malformed protobuf)", path, inner: e);
         }

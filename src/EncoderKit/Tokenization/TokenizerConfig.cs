@@ -46,7 +46,7 @@ internal sealed record TokenizerConfig
             if (root.Optional("added_tokens_decoder") is JsonAt dec && dec.Value.ValueKind == JsonValueKind.Object)
                 foreach (var (idText, t) in dec.Properties())
                 {
-                    if (!int.TryParse(idText, out int id)) throw new EncoderKitException(ErrorKind.BadConfig, $"\"{idText}\" is not a token id", configPath, t.Path);
+                    if (!int.TryParse(idText, out int id) || id is < 0 or >= JsonAt.TokenIdLimit) throw new EncoderKitException(ErrorKind.BadConfig, $"\"{idText}\" is not a token id", configPath, t.Path);
                     bool special = t.Bool("special", false);
                     added.Add(new AddedToken(id, t.Required("content").String(), special, t.Bool("single_word", false),
                         t.Bool("lstrip", false), t.Bool("rstrip", false), t.Bool("normalized", !special)));

@@ -22,7 +22,7 @@ internal static class TokenizerJson
         var addedTokens = new List<AddedToken>();
         if (root.Optional("added_tokens") is JsonAt added)
             foreach (var t in added.Items())
-                addedTokens.Add(new AddedToken(t.Required("id").Int(), t.Required("content").String(), t.Bool("special", false),
+                addedTokens.Add(new AddedToken(t.Required("id").TokenId(), t.Required("content").String(), t.Bool("special", false),
                     t.Bool("single_word", false), t.Bool("lstrip", false), t.Bool("rstrip", false), t.Bool("normalized", !t.Bool("special", false))));
 
         var normalizer = root.Optional("normalizer") is JsonAt n ? Normalizer(n) : null;
@@ -73,7 +73,7 @@ internal static class TokenizerJson
     internal static Dictionary<string, int> VocabMap(JsonAt vocab)
     {
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (token, id) in vocab.Properties()) map[token] = id.Int();
+        foreach (var (token, id) in vocab.Properties()) map[token] = id.TokenId();
         return map;
     }
 
@@ -89,7 +89,7 @@ internal static class TokenizerJson
     {
         var items = j.Items().ToList();
         if (items.Count != 2) throw j.Error("expected [token, id]");
-        return (items[0].String(), items[1].Int());
+        return (items[0].String(), items[1].TokenId());
     }
 
     static TemplateProcessing Template(JsonAt j)
@@ -98,7 +98,7 @@ internal static class TokenizerJson
         if (j.Optional("special_tokens") is JsonAt st)
             foreach (var (name, tok) in st.Properties())
                 specials[name] = new TemplateSpecialToken(tok.Required("id").String(),
-                    tok.Required("ids").Items().Select(i => i.Int()).ToArray(), tok.Required("tokens").Items().Select(i => i.String()).ToArray());
+                    tok.Required("ids").Items().Select(i => i.TokenId()).ToArray(), tok.Required("tokens").Items().Select(i => i.String()).ToArray());
         var single = Pieces(j.Required("single"));
         var pair = Pieces(j.Required("pair"));
         foreach (var (piece, at) in single.Select(p => (p, "single")).Concat(pair.Select(p => (p, "pair"))))

@@ -35,6 +35,12 @@ internal readonly struct JsonAt(JsonElement value, string path, string? file)
     public int Int() => Value.ValueKind == JsonValueKind.Number && Value.TryGetInt32(out int i) ? i
         : throw Error($"expected an integer, found {Kind(Value)}");
 
+    /// <summary>Largest token id accepted: ids index tables, and no published vocabulary comes near 2^24.</summary>
+    public const int TokenIdLimit = 1 << 24;
+
+    /// <summary>A token id: a non-negative integer below <see cref="TokenIdLimit"/>.</summary>
+    public int TokenId() => Int() is var id && id is >= 0 and < TokenIdLimit ? id : throw Error($"token id {id} is outside [0, {TokenIdLimit})");
+
     public double Double() => Value.ValueKind == JsonValueKind.Number ? Value.GetDouble() : throw Error($"expected a number, found {Kind(Value)}");
 
     public string? OptionalString(string name) => Optional(name)?.String();
@@ -67,16 +73,19 @@ internal readonly struct JsonAt(JsonElement value, string path, string? file)
         _ => "null",
     };
 
-    /// <summary>Parses <paramref name="path"/>; a missing or malformed file is a typed error naming it.</summary>
+    /// <summary>
+    /// Parses <paramref name="path"/> as Python's json reads it (<see cref="IO.PythonJson"/>); a missing or malformed
+    /// file is a typed error naming it and the position.
+    /// </summary>
     public static JsonDocument Load(string path, ErrorKind kind = ErrorKind.BadTokenizer)
     {
-        if (!System.IO.File.Exists(path)) throw new EncoderKitException(ErrorKind.MissingFile, "no such file", path);
+        byte[] bytes = IO.PythonJson.ReadFile(path);
+        ReadOnlyMemory<byte> checkedJson = IO.PythonJson.Validate(bytes, path, kind);
         try
         {
-            using var stream = System.IO.File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
+            return JsonDocument.Parse(checkedJson, new JsonDocumentOptions { MaxDepth = 1024 });
         }
-        catch (JsonException e)
+        catch (JsonException e)   // not expected after validation; kept so no parser message escapes untyped
         {
             throw new EncoderKitException(kind, $"malformed JSON at line {(e.LineNumber ?? 0) + 1}: {FirstSentence(e.Message)}", path, inner: e);
         }

@@ -39,7 +39,7 @@ public sealed class Bert : IEncoderFamily
         return new EncoderSpec(
             c.NumHiddenLayers, c.HiddenSize,
             new EmbeddingSpec(c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize, Norm: true, c.PadTokenId),
-            new AttentionSpec(c.NumAttentionHeads, c.NumAttentionHeads, c.HiddenSize / c.NumAttentionHeads, QkvBias: true, OutputBias: true),
+            new AttentionSpec(c.NumAttentionHeads, c.NumAttentionHeads, config.HeadDim(c.HiddenSize, c.NumAttentionHeads), QkvBias: true, OutputBias: true),
             new MlpSpec(c.IntermediateSize, act, Gated: false, InputBias: true, OutputBias: true),
             norm,
             new NormPlacement(PreNorm: false, FirstLayerAttentionNorm: true, FinalNorm: false),

@@ -36,7 +36,7 @@ public sealed class LlamaEncoder : IEncoderFamily
     {
         if (c.Root["rope_scaling"] is not null) throw c.Invalid("rope_scaling", "scaled RoPE is not supported for llama_enc (the published checkpoints have none)");
         int hidden = c.Int("hidden_size", 4096), heads = c.Int("num_attention_heads", 32);
-        int headDim = c.Int("head_dim", hidden / heads);
+        int headDim = c.IntOrNull("head_dim") ?? c.HeadDim(hidden, heads);
         bool attentionBias = c.Bool("attention_bias", false), mlpBias = c.Bool("mlp_bias", false);
         bool tied = c.Bool("tie_word_embeddings", false);
         bool architectureMlm = c.Strings("architectures").Any(a => a.EndsWith("ForMaskedLM", StringComparison.Ordinal));

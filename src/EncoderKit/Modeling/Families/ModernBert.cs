@@ -62,7 +62,7 @@ public sealed class ModernBert : IEncoderFamily
         return new EncoderSpec(
             layers, hidden,
             new EmbeddingSpec(c.Int("vocab_size", 50368), MaxPositions: 0, TypeVocabSize: 0, Norm: true, c.IntOrNull("pad_token_id")),
-            new AttentionSpec(heads, heads, hidden / heads, QkvBias: c.Bool("attention_bias", false), OutputBias: c.Bool("attention_bias", false),
+            new AttentionSpec(heads, heads, c.HeadDim(hidden, heads), QkvBias: c.Bool("attention_bias", false), OutputBias: c.Bool("attention_bias", false),
                 LocalWindow: window, GlobalEveryNLayers: every),
             new MlpSpec(c.Int("intermediate_size", 1152), Activations.Parse(c.StringOrNull("hidden_activation") ?? "gelu", c.File, "hidden_activation"),
                 Gated: true, InputBias: c.Bool("mlp_bias", false), OutputBias: c.Bool("mlp_bias", false)),

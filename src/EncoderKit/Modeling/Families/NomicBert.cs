@@ -78,7 +78,7 @@ public sealed class NomicBert : IEncoderFamily
             layers, hidden,
             new EmbeddingSpec(vocab, rope is null ? c.IntOrNull("n_positions") ?? c.Int("max_position_embeddings", 1024) : 0,
                 c.Int("type_vocab_size", 2), Norm: true, c.IntOrNull("pad_token_id")),
-            new AttentionSpec(heads, c.IntOrNull("num_heads_kv") ?? heads, hidden / heads, QkvBias: qkvBias, OutputBias: qkvBias),
+            new AttentionSpec(heads, c.IntOrNull("num_heads_kv") ?? heads, c.HeadDim(hidden, heads), QkvBias: qkvBias, OutputBias: qkvBias),
             new MlpSpec(intermediate, mlpAct, gated, InputBias: fc1Bias, OutputBias: c.Bool("mlp_fc2_bias", true)),
             norm,
             new NormPlacement(PreNorm: false, FirstLayerAttentionNorm: true, FinalNorm: false),
