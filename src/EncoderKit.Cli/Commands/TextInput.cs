@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
+using EncoderKit.IO;
 
 namespace EncoderKit.Cli.Commands;
 
@@ -44,37 +45,28 @@ static class TextInput
         return texts;
     }
 
-    static InputText ParseJson(string line, string source, int number)
+    /// <summary>One JSON line: <c>{"text": …, "text_pair": …}</c>, or <c>{"input_ids": […], "token_type_ids": […]}</c>.</summary>
+    public static InputText ParseJson(string line, string source, int number)
     {
         EncoderKitException Bad(string problem) => new(ErrorKind.BadInput, problem, source, $"line {number}");
-        JsonDocument document;
-        try
+        JsonObject root = JsonLines.ParseObject(line, source, number);
+        if (root.TryGetPropertyValue("input_ids", out JsonNode? ids))
         {
-            document = JsonDocument.Parse(line);
+            int[] Ints(JsonNode? array, string key) => array is JsonArray items && items.All(x => x is JsonValue v && v.TryGetValue(out int _))
+                ? items.Select(x => x!.GetValue<int>()).ToArray()
+                : throw Bad($"\"{key}\" must be a list of integers");
+            int[] tokens = Ints(ids, "input_ids");
+            int[]? types = root["token_type_ids"] is { } t ? Ints(t, "token_type_ids") : null;
+            if (types is not null && types.Length != tokens.Length) throw Bad($"{types.Length} token_type_ids for {tokens.Length} input_ids");
+            return new InputText("", null, number, tokens, types);
         }
-        catch (JsonException e)
+        string text = root["text"] is JsonValue value && value.TryGetValue(out string? s) ? s : throw Bad("\"text\" must be a string (or give \"input_ids\")");
+        string? pair = root["text_pair"] switch
         {
-            throw Bad("malformed JSON: " + e.Message.Split(" Path:")[0].Split(" LineNumber:")[0].TrimEnd('.'));
-        }
-        using (document)
-        {
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw Bad("expected a JSON object {\"text\": ...}");
-            if (root.TryGetProperty("input_ids", out JsonElement ids))
-            {
-                int[] Ints(JsonElement array, string key) => array.ValueKind == JsonValueKind.Array && array.EnumerateArray().All(x => x.TryGetInt32(out _))
-                    ? array.EnumerateArray().Select(x => x.GetInt32()).ToArray()
-                    : throw Bad($"\"{key}\" must be a list of integers");
-                int[] tokens = Ints(ids, "input_ids");
-                int[]? types = root.TryGetProperty("token_type_ids", out JsonElement t) && t.ValueKind != JsonValueKind.Null ? Ints(t, "token_type_ids") : null;
-                if (types is not null && types.Length != tokens.Length) throw Bad($"{types.Length} token_type_ids for {tokens.Length} input_ids");
-                return new InputText("", null, number, tokens, types);
-            }
-            if (!root.TryGetProperty("text", out JsonElement text) || text.ValueKind != JsonValueKind.String) throw Bad("\"text\" must be a string (or give \"input_ids\")");
-            string? pair = null;
-            if (root.TryGetProperty("text_pair", out JsonElement p) && p.ValueKind != JsonValueKind.Null)
-                pair = p.ValueKind == JsonValueKind.String ? p.GetString() : throw Bad("\"text_pair\" must be a string or null");
-            return new InputText(text.GetString()!, pair, number);
-        }
+            null => null,
+            JsonValue p when p.TryGetValue(out string? second) => second,
+            _ => throw Bad("\"text_pair\" must be a string or null"),
+        };
+        return new InputText(text, pair, number);
     }
 }

@@ -82,20 +82,10 @@ static class TokenizeCommand
 
     static (string, string?) ParseJsonLine(string line, int lineNumber)
     {
-        EncoderKitException Bad(string problem) => new(ErrorKind.BadInput, problem, "stdin", $"line {lineNumber}");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(line); }
-        catch (JsonException e) { throw Bad("malformed JSON: " + e.Message.Split(" Path:")[0].Split(" LineNumber:")[0].TrimEnd('.')); }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw Bad("expected a JSON object {\"text\": ..., \"text_pair\": ...}");
-            if (!root.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String) throw Bad("\"text\" must be a string");
-            string? pair = null;
-            if (root.TryGetProperty("text_pair", out var p) && p.ValueKind != JsonValueKind.Null)
-                pair = p.ValueKind == JsonValueKind.String ? p.GetString() : throw Bad("\"text_pair\" must be a string or null");
-            return (t.GetString()!, pair);
-        }
+        InputText input = TextInput.ParseJson(line, "stdin", lineNumber);
+        if (input.Ids is not null)
+            throw new EncoderKitException(ErrorKind.BadInput, "input_ids are already tokens: give \"text\"", "stdin", $"line {lineNumber}");
+        return (input.Text, input.Pair);
     }
 
     sealed class Output(TextWriter writer, TextWriter error, bool json)

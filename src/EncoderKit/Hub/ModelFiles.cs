@@ -170,17 +170,9 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
     internal static IEnumerable<ModuleEntry> ModuleFolders(string modulesPath) =>
         ModulesJson.Read(modulesPath, Modules).Where(m => m.Path.Length > 0);
 
-    static JsonDocument ReadJson(string path, string name)
-    {
-        try
-        {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw new EncoderKitException(ErrorKind.BadConfig, $"malformed JSON: {e.Message}", file: name, inner: e);
-        }
-    }
+    // Checked as Python's json reads it first (with the position of any fault), so JsonDocument cannot fail on it.
+    static JsonDocument ReadJson(string path, string name) =>
+        JsonDocument.Parse(PythonJson.Validate(PythonJson.ReadFile(path), name, ErrorKind.BadConfig));
 
     static bool IsPickle(string file) => PickleSuffixes.Any(s => file.EndsWith(s, StringComparison.OrdinalIgnoreCase));
 

@@ -23,15 +23,7 @@ internal static class ModulesJson
     public static IReadOnlyList<ModuleEntry> Read(string path, string? shownAs = null)
     {
         string file = shownAs ?? path;
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new EncoderKitException(ErrorKind.BadConfig, $"invalid JSON at line {e.LineNumber + 1}: {e.Message.Split(". ")[0]}", file, inner: e);
-        }
+        JsonNode? root = PythonJson.Parse(PythonJson.ReadFile(path), file, ErrorKind.BadConfig);
         if (root is not JsonArray array)
             throw new EncoderKitException(ErrorKind.BadConfig, "expected a JSON list of modules", file);
         var modules = new List<ModuleEntry>(array.Count);
@@ -53,6 +45,6 @@ internal static class ModulesJson
     {
         null => null,
         JsonValue v when v.TryGetValue(out string? s) => s,
-        var other => throw new EncoderKitException(ErrorKind.BadConfig, $"expected a string, got {other.ToJsonString()}", file, $"{at}.{key}"),
+        var other => throw new EncoderKitException(ErrorKind.BadConfig, $"expected a string, got {PythonJson.Describe(other)}", file, $"{at}.{key}"),
     };
 }

@@ -12,15 +12,8 @@ internal sealed record ShardIndex(IReadOnlyDictionary<string, string> WeightMap,
 
     public static ShardIndex Read(string path)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"not valid JSON: {e.Message}", path);
-        }
+        // Checked as Python's json reads it first (with the position of any fault), so JsonDocument cannot fail on it.
+        var document = JsonDocument.Parse(PythonJson.Validate(PythonJson.ReadFile(path), path, ErrorKind.BadCheckpoint));
 
         using (document)
         {

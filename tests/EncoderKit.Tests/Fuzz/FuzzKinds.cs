@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Reflection;
 using Encoding = System.Text.Encoding;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.IO;
@@ -255,18 +254,13 @@ public static class FuzzKinds
             Encoding.UTF8.GetBytes("{\"text\": \"hello world\"}\n{\"text\": \"a\", \"text_pair\": \"b\"}\n{\"text\": \"\\u00e9\\ud83d\\ude00\", \"text_pair\": null}\n"),
             Encoding.UTF8.GetBytes("{\"input_ids\": [2, 8, 3], \"token_type_ids\": [0, 0, 0]}\n{\"input_ids\": [2, 3]}\n"),
         ];
-        // The reader is the CLI's (internal): reach it by reflection, so this runs the code the commands run.
-        MethodInfo read = Type.GetType("EncoderKit.Cli.Commands.TextInput, EncoderKit.Cli", throwOnError: true)!
-            .GetMethod("Read", BindingFlags.Public | BindingFlags.Static)!;
+        // The CLI's own reader, as every command that takes --jsonl runs it.
+        var invocation = new EncoderKit.Cli.CliInvocation(TextReader.Null, TextWriter.Null, TextWriter.Null, new Dictionary<string, string?>());
         return new FuzzKind("jsonl", seeds, MutateLines, _ => { }, (dir, input) =>
         {
             string path = Path.Combine(dir, "input.jsonl");
             System.IO.File.WriteAllBytes(path, input);
-            try { read.Invoke(null, [Array.Empty<string>(), path, true, false]); }
-            catch (TargetInvocationException e) when (e.InnerException is { } inner)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(inner).Throw();
-            }
+            EncoderKit.Cli.Commands.TextInput.Read(invocation, [], path, jsonl: true);
         });
     }
 

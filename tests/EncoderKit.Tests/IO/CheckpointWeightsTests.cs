@@ -107,7 +107,7 @@ public sealed class CheckpointWeightsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{\"weight_map\":", "not valid JSON", null)]
+    [InlineData("{\"weight_map\":", "invalid JSON", null)]
     [InlineData("[]", "expected a JSON object", null)]
     [InlineData("{\"metadata\":{}}", "expected an object mapping tensor names to shard files", "weight_map")]
     [InlineData("{\"weight_map\":{\"a\":1}}", "weight_map entry is 1, expected a shard file name", "a")]
