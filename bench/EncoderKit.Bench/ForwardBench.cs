@@ -1,4 +1,4 @@
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 
 namespace EncoderKit.Bench;

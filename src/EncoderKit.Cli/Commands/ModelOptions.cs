@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.Hub;
 
 namespace EncoderKit.Cli.Commands;

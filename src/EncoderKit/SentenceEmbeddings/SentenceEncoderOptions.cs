@@ -1,4 +1,4 @@
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.Hub;
 using Microsoft.Extensions.Logging;
 

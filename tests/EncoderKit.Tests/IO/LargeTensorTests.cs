@@ -1,4 +1,4 @@
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using static EncoderKit.Tests.IO.TestFiles;
 using static TorchSharp.torch;

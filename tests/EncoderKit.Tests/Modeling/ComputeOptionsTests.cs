@@ -1,4 +1,4 @@
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.Tests.Cli;
 
 namespace EncoderKit.Tests.Modeling;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using static TorchSharp.torch;

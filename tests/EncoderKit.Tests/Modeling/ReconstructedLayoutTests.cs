@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using static TorchSharp.torch;
 using EncoderKit.Tests.IO;

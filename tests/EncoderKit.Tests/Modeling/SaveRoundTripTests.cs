@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EncoderKit.Engine;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Heads;

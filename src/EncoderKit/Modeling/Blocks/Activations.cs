@@ -15,14 +15,4 @@ static class Activations
         Activation.Tanh => x.tanh(),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
     };
-
-    /// <summary>Hugging Face's activation names (config.json hidden_act and friends).</summary>
-    public static Activation Parse(string name, string configFile, string field) => name switch
-    {
-        "gelu" => Activation.Gelu,
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluTanh,
-        "silu" or "swish" or "swiglu" => Activation.Silu,
-        "relu" => Activation.Relu,
-        _ => throw new EncoderKitException(ErrorKind.BadConfig, $"unsupported activation '{name}' (supported: gelu, gelu_new, gelu_pytorch_tanh, silu, swish, relu)", configFile, field),
-    };
 }

@@ -23,7 +23,7 @@ public sealed class Bert : IEncoderFamily
         if (c.PositionEmbeddingType != "absolute")
             throw config.Invalid("position_embedding_type", $"'{c.PositionEmbeddingType}' positions are not supported (only 'absolute')");
         var norm = new NormSpec(NormKind.LayerNorm, c.LayerNormEps, Bias: true);
-        Activation act = Activations.Parse(c.HiddenAct, config.File, "hidden_act");
+        Activation act = c.HiddenAct;
         bool Architecture(string suffix) => c.Architectures.Any(a => a.EndsWith(suffix, StringComparison.Ordinal));
 
         bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? (Architecture("ForMaskedLM") || Architecture("ForPreTraining"));
@@ -99,7 +99,7 @@ public sealed record BertConfig(
     IReadOnlyList<string> Architectures,
     double AttentionProbsDropoutProb,
     double? ClassifierDropout,
-    string HiddenAct,
+    Activation HiddenAct,
     double HiddenDropoutProb,
     int HiddenSize,
     double InitializerRange,
@@ -118,12 +118,12 @@ public sealed record BertConfig(
 {
     public static BertConfig Read(ConfigJson c)
     {
-        IReadOnlyList<string> labels = LabelNamesOf(c);
+        IReadOnlyList<string> labels = c.LabelNames();
         return new BertConfig(
             c.Strings("architectures"),
             c.Double("attention_probs_dropout_prob", 0.1),
             c.DoubleOrNull("classifier_dropout"),
-            c.StringOrNull("hidden_act") ?? "gelu",
+            c.Activation("hidden_act", "gelu"),
             c.Double("hidden_dropout_prob", 0.1),
             c.Int("hidden_size", 768),
             c.Double("initializer_range", 0.02),
@@ -139,20 +139,5 @@ public sealed record BertConfig(
             c.Bool("tie_word_embeddings", true),
             c.IntOrNull("num_labels") ?? labels.Count,
             labels);
-    }
-
-    /// <summary>Label names in id order from id2label; LABEL_i where absent, two labels by default as transformers has it.</summary>
-    public static IReadOnlyList<string> LabelNamesOf(ConfigJson c)
-    {
-        var map = c.StringMap("id2label");
-        if (map.Count == 0) return c.IntOrNull("num_labels") is { } n ? Enumerable.Range(0, n).Select(i => $"LABEL_{i}").ToList() : ["LABEL_0", "LABEL_1"];
-        var names = new string[map.Count];
-        foreach (var (key, name) in map)
-        {
-            if (!int.TryParse(key, out int id) || id < 0 || id >= names.Length)
-                throw c.Invalid($"id2label.{key}", $"label ids must be 0..{names.Length - 1}");
-            names[id] = name;
-        }
-        return names;
     }
 }

@@ -46,7 +46,7 @@ public sealed class LlamaEncoder : IEncoderFamily
             c.Int("num_hidden_layers", 32), hidden,
             new EmbeddingSpec(c.Int("vocab_size", 32000), MaxPositions: 0, TypeVocabSize: 0, Norm: false, c.IntOrNull("pad_token_id")),
             new AttentionSpec(heads, c.Int("num_key_value_heads", heads), headDim, QkvBias: attentionBias, OutputBias: attentionBias),
-            new MlpSpec(c.Int("intermediate_size", 11008), Activations.Parse(c.StringOrNull("hidden_act") ?? "silu", c.File, "hidden_act"),
+            new MlpSpec(c.Int("intermediate_size", 11008), c.Activation("hidden_act", "silu"),
                 Gated: true, InputBias: mlpBias, OutputBias: mlpBias),
             new NormSpec(NormKind.RmsNorm, c.Double("rms_norm_eps", 1e-6), Bias: false),
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),

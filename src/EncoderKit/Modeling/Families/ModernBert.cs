@@ -33,7 +33,7 @@ public sealed class ModernBert : IEncoderFamily
         double globalBase = c.DoubleOrNull("global_rope_theta") ?? RopeTheta(c, "full_attention") ?? 160_000;
         double localBase = c.DoubleOrNull("local_rope_theta") ?? RopeTheta(c, "sliding_attention") ?? globalBase;
         var headTransform = new HeadTransformSpec(
-            Activations.Parse(c.StringOrNull("classifier_activation") ?? "gelu", c.File, "classifier_activation"), norm,
+            c.Activation("classifier_activation", "gelu"), norm,
             DenseBias: c.Bool("classifier_bias", false));
 
         IReadOnlyList<string> architectures = c.Strings("architectures");
@@ -43,7 +43,7 @@ public sealed class ModernBert : IEncoderFamily
         bool classifier = Architecture("ForSequenceClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
         bool mlm = checkpoint is null ? Architecture("ForMaskedLM") : checkpoint.HasHead("head.dense.weight") && !checkpoint.HasHead("classifier.weight");
         string pooling = c.StringOrNull("classifier_pooling") ?? "cls";
-        IReadOnlyList<string> labels = BertConfig.LabelNamesOf(c);
+        IReadOnlyList<string> labels = c.LabelNames();
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(headTransform, TiedDecoder: c.Bool("tie_word_embeddings", true), DecoderBias: c.Bool("decoder_bias", true)));
         if (classifier)
@@ -64,7 +64,7 @@ public sealed class ModernBert : IEncoderFamily
             new EmbeddingSpec(c.Int("vocab_size", 50368), MaxPositions: 0, TypeVocabSize: 0, Norm: true, c.IntOrNull("pad_token_id")),
             new AttentionSpec(heads, heads, c.HeadDim(hidden, heads), QkvBias: c.Bool("attention_bias", false), OutputBias: c.Bool("attention_bias", false),
                 LocalWindow: window, GlobalEveryNLayers: every),
-            new MlpSpec(c.Int("intermediate_size", 1152), Activations.Parse(c.StringOrNull("hidden_activation") ?? "gelu", c.File, "hidden_activation"),
+            new MlpSpec(c.Int("intermediate_size", 1152), c.Activation("hidden_activation", "gelu"),
                 Gated: true, InputBias: c.Bool("mlp_bias", false), OutputBias: c.Bool("mlp_bias", false)),
             norm,
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: false, FinalNorm: true),

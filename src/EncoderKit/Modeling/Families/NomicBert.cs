@@ -62,7 +62,7 @@ public sealed class NomicBert : IEncoderFamily
         bool classifier = architectures.Any(a => a.EndsWith("ForSequenceClassification", StringComparison.Ordinal)) && (checkpoint?.HasHead("classifier.weight") ?? true);
         bool mlm = checkpoint?.HasHead("cls.predictions.transform.dense.weight") ?? architectures.Any(a => a.EndsWith("ForPreTraining", StringComparison.Ordinal));
         bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (classifier || c.Bool("add_pooling_layer", false));
-        IReadOnlyList<string> labels = BertConfig.LabelNamesOf(c);
+        IReadOnlyList<string> labels = c.LabelNames();
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(new HeadTransformSpec(headAct, norm, DenseBias: fc1Bias), TiedDecoder: true, DecoderBias: fc1Bias));
         if (pooler) headSpecs.Add(new PoolerSpec());

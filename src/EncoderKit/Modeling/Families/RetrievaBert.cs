@@ -56,7 +56,7 @@ public sealed class RetrievaBert : IEncoderFamily
             c.Int("num_hidden_layers", 48), hidden,
             new EmbeddingSpec(c.Int("vocab_size", 99584), MaxPositions: 0, TypeVocabSize: 0, Norm: false, c.IntOrNull("pad_token_id")),
             new AttentionSpec(heads, c.Int("num_key_value_heads", heads), c.HeadDim(hidden, heads), QkvBias: true, OutputBias: true),
-            new MlpSpec(c.Int("intermediate_size", 4096), Activations.Parse(c.StringOrNull("hidden_act") ?? "silu", c.File, "hidden_act"),
+            new MlpSpec(c.Int("intermediate_size", 4096), c.Activation("hidden_act", "silu"),
                 Gated: true, InputBias: mlpBias, OutputBias: mlpBias),
             norm,
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),

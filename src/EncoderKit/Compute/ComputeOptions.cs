@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 
-namespace EncoderKit.Engine;
+namespace EncoderKit.Compute;
 
 public enum ComputeDtype { Float32, BFloat16 }
 

@@ -1,7 +1,7 @@
 using EncoderKit.IO;
 using static TorchSharp.torch;
 
-namespace EncoderKit.Engine;
+namespace EncoderKit.Compute;
 
 /// <summary>Moves tensors between stored bytes (safetensors) and libtorch.</summary>
 public static class TorchTensors

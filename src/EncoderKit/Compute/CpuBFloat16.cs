@@ -1,4 +1,4 @@
-namespace EncoderKit.Engine;
+namespace EncoderKit.Compute;
 
 /// <summary>
 /// Whether this CPU computes bfloat16 natively (x86 AVX512_BF16 or AMX-BF16, Arm BF16). Without it libtorch emulates
