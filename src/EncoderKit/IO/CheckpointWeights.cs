@@ -44,11 +44,12 @@ public sealed class CheckpointWeights : ITensorSource
         if (!Directory.Exists(folder))
             throw new EncoderKitException(ErrorKind.MissingFile, "model folder does not exist", file: folder);
 
+        // Path.Exists: something there that is not a readable file (a folder, a link loop) is reported as what it is.
         string single = Path.Combine(folder, SingleFileName);
-        if (File.Exists(single)) return new CheckpointWeights(folder, [SafetensorsFile.Open(single)], indexMetadata: null);
+        if (Path.Exists(single)) return new CheckpointWeights(folder, [SafetensorsFile.Open(single)], indexMetadata: null);
 
         string index = Path.Combine(folder, IndexFileName);
-        if (File.Exists(index)) return OpenSharded(folder, index);
+        if (Path.Exists(index)) return OpenSharded(folder, index);
 
         throw NoWeights(folder);
     }

@@ -7,8 +7,8 @@ public static class ModelWeights
 
     public static ITensorSource Open(string folder, bool allowPickleWeights = false)
     {
-        bool hasSafetensors = File.Exists(Path.Combine(folder, CheckpointWeights.SingleFileName))
-            || File.Exists(Path.Combine(folder, CheckpointWeights.IndexFileName));
+        bool hasSafetensors = Path.Exists(Path.Combine(folder, CheckpointWeights.SingleFileName))
+            || Path.Exists(Path.Combine(folder, CheckpointWeights.IndexFileName));
         string pickle = Path.Combine(folder, PickleFileName);
         if (!hasSafetensors && File.Exists(pickle))
         {

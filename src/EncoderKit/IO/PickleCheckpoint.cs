@@ -37,9 +37,9 @@ public sealed unsafe class PickleCheckpoint : ITensorSource
     PickleCheckpoint(string path)
     {
         _path = path;
-        long length = new FileInfo(path).Length;
+        long length = UserFile.Read(path, () => new FileInfo(path).Length);
         if (length < 22) throw Bad("too short to be a PyTorch zip checkpoint");
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _map = UserFile.Read(path, () => MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read));
         _view = _map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);

@@ -18,19 +18,7 @@ internal static class PythonJson
     const int MaxDepth = 512;
 
     /// <summary>Reads <paramref name="path"/>; a missing or unreadable file is a typed error naming it.</summary>
-    public static byte[] ReadFile(string path)
-    {
-        if (Directory.Exists(path)) throw new EncoderKitException(ErrorKind.MissingFile, "is a folder, expected a file", path);
-        if (!File.Exists(path)) throw new EncoderKitException(ErrorKind.MissingFile, "file not found", path);
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EncoderKitException(ErrorKind.MissingFile, $"cannot read: {e.Message}", path, inner: e);
-        }
-    }
+    public static byte[] ReadFile(string path) => UserFile.Read(path, () => File.ReadAllBytes(path));
 
     /// <summary>The document as a node tree (null for a top-level <c>null</c>); NaN and ±Infinity become doubles.</summary>
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8, string file, ErrorKind kind)

@@ -42,15 +42,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource
     /// <summary>Maps <paramref name="path"/> and validates its header; any defect is a BadCheckpoint naming it.</summary>
     public static SafetensorsFile Open(string path)
     {
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new EncoderKitException(ErrorKind.MissingFile, "file does not exist", file: path);
-        }
+        FileStream stream = UserFile.Read(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read));
 
         MemoryMappedFile? map = null;
         MemoryMappedViewAccessor? view = null;

@@ -1,3 +1,4 @@
+using EncoderKit.IO;
 using System.Buffers.Binary;
 using System.Text;
 using EncoderKit.Tokenization.Decoders;
@@ -19,8 +20,7 @@ internal static class SentencePieceModel
 
     public static Proto Read(string path)
     {
-        if (!File.Exists(path)) throw new EncoderKitException(ErrorKind.MissingFile, "no such file", path);
-        byte[] data = File.ReadAllBytes(path);
+        byte[] data = UserFile.Read(path, () => File.ReadAllBytes(path));
         var pieces = new List<(string, float, PieceType)>();
         int modelType = 1;
         bool byteFallback = false, suffix = false, dummy = true, removeExtra = true, escape = true;

@@ -1,3 +1,4 @@
+using EncoderKit.IO;
 using EncoderKit.Tokenization.Decoders;
 using EncoderKit.Tokenization.Models;
 using EncoderKit.Tokenization.Normalizers;
@@ -81,10 +82,10 @@ public sealed partial class Tokenizer
 
     internal static Dictionary<string, int> ReadVocabTxt(string path)
     {
-        if (!File.Exists(path)) throw new EncoderKitException(ErrorKind.MissingFile, "no such file", path);
+        string[] lines = UserFile.Read(path, () => File.ReadAllLines(path));
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
         int index = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (string line in lines)
             map[line.TrimEnd('\r', '\n')] = index++;
         if (map.Count == 0) throw new EncoderKitException(ErrorKind.BadTokenizer, "the vocabulary is empty", path);
         return map;

@@ -81,8 +81,8 @@ public sealed class SafetensorsFileTests : IDisposable
     [Fact]
     public void MissingFileIsMissingFile()
     {
-        Fails(ErrorKind.MissingFile, () => SafetensorsFile.Open(temp.File("absent.safetensors")), "does not exist");
-        Fails(ErrorKind.MissingFile, () => SafetensorsFile.Open(temp.File("no-folder/absent.safetensors")), "does not exist");
+        Fails(ErrorKind.MissingFile, () => SafetensorsFile.Open(temp.File("absent.safetensors")), "file not found");
+        Fails(ErrorKind.MissingFile, () => SafetensorsFile.Open(temp.File("no-folder/absent.safetensors")), "file not found");
     }
 
     [Fact]
