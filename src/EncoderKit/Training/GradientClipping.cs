@@ -18,10 +18,21 @@ public static class GradientClipping
         using var noGrad = no_grad();
         Tensor[] grads = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();
         if (grads.Length == 0) return 0;
-        Tensor total = linalg.vector_norm(stack(grads.Select(g => linalg.vector_norm(g, 2)).ToArray()), 2);
+        Tensor total = TotalNorm(grads);
         // PyTorch's `max_norm / tensor` is tensor.reciprocal() * max_norm; the same ops give the same float32 coefficient.
         Tensor coefficient = ((total + 1e-6).reciprocal() * maxNorm).clamp_max(1.0);
         foreach (Tensor grad in grads) grad.mul_(coefficient);
         return total.item<float>();
     }
+
+    /// <summary>The global L2 norm of the gradients, without clipping.</summary>
+    public static double GlobalNorm(IEnumerable<Parameter> parameters)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor[] grads = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();
+        return grads.Length == 0 ? 0 : TotalNorm(grads).item<float>();
+    }
+
+    static Tensor TotalNorm(Tensor[] grads) => linalg.vector_norm(stack(grads.Select(g => linalg.vector_norm(g, 2)).ToArray()), 2);
 }

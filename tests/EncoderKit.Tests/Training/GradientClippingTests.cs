@@ -41,6 +41,7 @@ public sealed class GradientClippingTests
     public void GradientsBelowTheMaximumStayAsTheyAre()
     {
         using Parameter a = WithGrad(3, 4), b = WithGrad(12);
+        Assert.Equal(13.0, GradientClipping.GlobalNorm([a, b]), 5);
         Assert.Equal(13.0, GradientClipping.ClipByGlobalNorm([a, b], maxNorm: 20.0), 5);
         AssertClose([3, 4], a);
         AssertClose([12], b);
