@@ -82,15 +82,17 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.All(uninterrupted, r => Assert.True(double.IsFinite(r.GradNorm) && r.GradNorm > 0, $"step {r.Step}: grad norm {r.GradNorm}"));
 
         // Stop after step 10, checkpoint, and continue in a fresh model and trainer from the files alone.
-        string checkpoint = Path.Combine(folder.Path, "checkpoint-10");
+        var checkpoints = new CheckpointFolders(Path.Combine(folder.Path, "run"), keepLast: 1);
         List<StepRecord> beforeStop;
         using (EncoderModel model = TinyBert())
         using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("resumed.jsonl")))
         {
             beforeStop = Run(trainer, data, 10);
-            trainer.Save(checkpoint);
+            checkpoints.Write(trainer.Step, trainer.Save);
             Run(trainer, data, 12);   // work after the checkpoint that the resumed run must not see
         }
+        string checkpoint = checkpoints.Latest()!;
+        Assert.EndsWith("checkpoint-10", checkpoint, StringComparison.Ordinal);
         List<StepRecord> afterResume;
         Dictionary<string, Tensor> actual;
         using (EncoderModel model = EncoderModel.Load(checkpoint))
