@@ -18,7 +18,8 @@ public sealed class GradientAccumulationTests(Xunit.Abstractions.ITestOutputHelp
         using var model = EncoderModel.Load(ReferenceData.Model("bert"));
         model.Network.eval();
         using var scope = NewDisposeScope();
-        Tensor ids = randint(1, model.Spec.Embeddings.VocabSize, [4, 12], generator: new Generator(7));
+        using var generator = new Generator(7);
+        Tensor ids = randint(1, model.Spec.Embeddings.VocabSize, [4, 12], generator: generator);
 
         Tensor Loss(Tensor rows)
         {

@@ -27,7 +27,11 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     // Ids from 40 of the 1 000 tokens: the model can learn in 20 steps that only these occur (ln 1000 ≈ 6.9 → ln 40 ≈ 3.7).
-    static Tensor Data() => randint(10, 50, [Rows, Length], generator: new Generator(17));
+    static Tensor Data()
+    {
+        using var generator = new Generator(17);
+        return randint(10, 50, [Rows, Length], generator: generator);
+    }
 
     static Trainer<Tensor> NewTrainer(EncoderModel model, string log) =>
         new(model, rows => MaskedLmLoss(model, rows), new TrainerOptions(new LearningRateSchedule(ScheduleKind.Linear, 3e-3, WarmupSteps: 2, TrainingSteps: 20))
