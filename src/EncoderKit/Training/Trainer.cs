@@ -1,0 +1,152 @@
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Training;
+
+/// <summary>How a <see cref="Trainer{TBatch}"/> steps: the schedule and what surrounds each AdamW step.</summary>
+public sealed record TrainerOptions(LearningRateSchedule Schedule)
+{
+    public double WeightDecay { get; init; }
+
+    /// <summary>Micro-batches per optimizer step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
+    /// <summary>Clip the global gradient norm to this before each step; null for no clipping.</summary>
+    public double? MaxGradNorm { get; init; } = 1.0;
+
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Where each step's record is appended as a JSON line (train_log.jsonl); null for none.</summary>
+    public string? LogFile { get; init; }
+}
+
+/// <summary>One optimizer step's record, as train_log.jsonl holds it.</summary>
+/// <param name="Step">1 for the first optimizer step.</param>
+/// <param name="Loss">The mean of the micro-batches' losses.</param>
+/// <param name="LearningRate">The rate the step used.</param>
+/// <param name="GradNorm">The global gradient norm before clipping.</param>
+public sealed record StepRecord(long Step, double Loss, double LearningRate, double GradNorm);
+
+/// <summary>
+/// The training loop, as nanoGPT's reads: for each optimizer step, the schedule's rate; each micro-batch's loss from the
+/// objective, back-propagated scaled by 1/N; clipping by global norm; an AdamW step; a log line. A checkpoint is the
+/// model, the optimizer state, the step and the random states, so a resumed run repeats the uninterrupted one bit for bit.
+/// </summary>
+/// <typeparam name="TBatch">What the objective takes; the trainer never looks inside it.</typeparam>
+public sealed class Trainer<TBatch> : IDisposable
+{
+    const string OptimizerFile = "optimizer.safetensors", TrainerStateFile = "trainer_state.safetensors", StepKey = "step";
+
+    readonly EncoderModel model;
+    readonly Func<TBatch, Tensor> objective;
+    readonly TrainerOptions options;
+    readonly AdamW optimizer;
+    readonly GradientAccumulation accumulation;
+
+    /// <param name="objective">The loss of one micro-batch (a scalar tensor, a mean over its rows).</param>
+    public Trainer(EncoderModel model, Func<TBatch, Tensor> objective, TrainerOptions options)
+    {
+        this.model = model;
+        this.objective = objective;
+        this.options = options;
+        options.Schedule.Validate();
+        accumulation = new GradientAccumulation(options.GradientAccumulation);
+        Random = new RandomStates(options.Seed);
+        optimizer = new AdamW(WeightDecayGroups.Split(model.Network, options.WeightDecay), options.Schedule.LearningRate);
+    }
+
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>The run's generators: data order draws from <see cref="RandomStates.DataOrder"/>.</summary>
+    public RandomStates Random { get; }
+
+    /// <summary>One optimizer step over <see cref="TrainerOptions.GradientAccumulation"/> micro-batches, in training mode.</summary>
+    public StepRecord TrainStep(IReadOnlyList<TBatch> microBatches)
+    {
+        if (microBatches.Count != accumulation.MicroBatches)
+            throw new ArgumentException($"{microBatches.Count} micro-batches for a step that accumulates {accumulation.MicroBatches}", nameof(microBatches));
+        model.Network.train();
+        double learningRate = options.Schedule.At(Step), loss = 0;
+        optimizer.LearningRate = learningRate;
+        using (enable_grad())
+            foreach (TBatch batch in microBatches)
+            {
+                using var scope = NewDisposeScope();
+                Tensor batchLoss = objective(batch);
+                loss += batchLoss.item<float>() / microBatches.Count;
+                accumulation.Backward(batchLoss);
+            }
+        var parameters = model.Network.parameters().ToList();
+        double gradNorm = options.MaxGradNorm is { } maxNorm
+            ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
+            : GradientClipping.GlobalNorm(parameters);
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        Step++;
+        var record = new StepRecord(Step, loss, learningRate, gradNorm);
+        if (options.LogFile is not null) AppendLog(options.LogFile, record);
+        return record;
+    }
+
+    static void AppendLog(string path, StepRecord record)
+    {
+        using var stream = new FileStream(path, FileMode.Append, FileAccess.Write);
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("step", record.Step);
+            writer.WriteNumber("loss", record.Loss);
+            writer.WriteNumber("learning_rate", record.LearningRate);
+            writer.WriteNumber("grad_norm", record.GradNorm);
+            writer.WriteEndObject();
+        }
+        stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary>
+    /// Writes a checkpoint into <paramref name="folder"/>: the model as a Hugging Face folder (<see cref="EncoderModel.Save"/>),
+    /// optimizer.safetensors and trainer_state.safetensors (step and random states), each file written atomically.
+    /// </summary>
+    public void Save(string folder)
+    {
+        model.Save(folder);
+        Dictionary<string, Tensor> optimizerState = optimizer.StateDict(), trainerState = Random.StateDict();
+        try
+        {
+            trainerState[StepKey] = tensor(Step);
+            TensorStateFile.Write(Path.Combine(folder, OptimizerFile), optimizerState);
+            TensorStateFile.Write(Path.Combine(folder, TrainerStateFile), trainerState);
+        }
+        finally
+        {
+            foreach (Tensor t in optimizerState.Values.Concat(trainerState.Values)) t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Continues from a checkpoint <see cref="Save"/> wrote: optimizer state, step and random states. The model's weights
+    /// are the caller's to load (EncoderModel.Load of the same folder) before constructing this trainer.
+    /// </summary>
+    public void Resume(string folder)
+    {
+        string optimizerPath = Path.Combine(folder, OptimizerFile), statePath = Path.Combine(folder, TrainerStateFile);
+        Dictionary<string, Tensor> optimizerState = TensorStateFile.Read(optimizerPath), trainerState = TensorStateFile.Read(statePath);
+        try
+        {
+            if (!trainerState.Remove(StepKey, out Tensor? step) || step.dtype != ScalarType.Int64 || step.NumberOfElements != 1 || step.item<long>() < 0)
+                throw new EncoderKitException(ErrorKind.BadCheckpoint, "missing, or not a non-negative int64 count", statePath, StepKey);
+            long resumedStep = step.item<long>();
+            step.Dispose();
+            optimizer.LoadStateDict(optimizerState, optimizerPath);
+            Random.LoadStateDict(trainerState, statePath);
+            Step = resumedStep;
+        }
+        finally
+        {
+            foreach (Tensor t in optimizerState.Values.Concat(trainerState.Values)) t.Dispose();
+        }
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}
