@@ -9,6 +9,7 @@ namespace EncoderKit.Tests.Modeling;
 /// Dropout rates come from each family's own config keys and apply only in training mode: two inference runs are
 /// identical, training runs differ from them and from each other, and a rate of 0 in training equals inference.
 /// </summary>
+[Collection(GlobalRandomCollection.Name)]
 public sealed class DropoutTests
 {
     public static TheoryData<string> BaseFixtures => new(ReferenceFixtures.Loadable.Where(ReferenceFixtures.IsBase));

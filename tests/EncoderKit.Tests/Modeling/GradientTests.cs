@@ -14,6 +14,7 @@ namespace EncoderKit.Tests.Modeling;
 /// scaled_dot_product_attention, whose fp32 spread is ~1e-5 of the values (meta.json), well inside that; a wrong
 /// tensor mapping, a missed tied contribution or a lost residual moves gradients by far more.
 /// </summary>
+[Collection(GlobalRandomCollection.Name)]
 public sealed class GradientTests
 {
     // Fixtures whose head does not load yet (token classification, QA, multiple choice: a typed EncoderKitException)

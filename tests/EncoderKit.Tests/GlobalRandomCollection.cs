@@ -1,4 +1,4 @@
-namespace EncoderKit.Tests.Training;
+namespace EncoderKit.Tests;
 
 /// <summary>
 /// Tests that seed or read libtorch's process-wide generator run alone: another test drawing dropout masks at the same
