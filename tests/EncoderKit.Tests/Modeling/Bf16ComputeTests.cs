@@ -21,7 +21,7 @@ public sealed class Bf16ComputeTests
     const double Units = 8;
     const double Unit = 1.0 / 256;   // 2^-8
 
-    public static TheoryData<string> Fixtures => new(ReferenceFixtures.Loadable);
+    public static TheoryData<string> Fixtures => new(ReferenceFixtures.All);
 
     [Theory, MemberData(nameof(Fixtures))]
     public void Bf16OutputsStayWithinTheirBound(string name)

@@ -18,9 +18,9 @@ public sealed class GradientTests
 {
     // Fixtures whose head does not load yet (token classification, QA, multiple choice: a typed EncoderKitException)
     // get no case here, rather than a skipped or passing one.
-    public static TheoryData<string> Loadable => new(ReferenceFixtures.Loadable);
+    public static TheoryData<string> Loadable => new(ReferenceFixtures.All);
 
-    public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.Loadable.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
+    public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.All.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
 
     [Fact]
     public void InferenceModeTurnsGradModeOff()

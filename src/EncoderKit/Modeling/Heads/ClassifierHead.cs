@@ -18,10 +18,10 @@ public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadT
     public override IReadOnlyList<string> Reads => Pooling == ClassifierPooling.Pooler ? [PoolerSpec.OutputName] : [];
 
     public override Head Build(EncoderSpec spec, Parameter wordEmbeddings, IParameterSource source) =>
-        new ClassifierHead(Module, spec.Hidden, this, spec.Dropout.Classifier, source);
+        new ClassifierHead(Module, spec.Hidden, Pooling, Transform, Labels, Bias, spec.Dropout.Classifier, source);
 }
 
-/// <summary>[B, labels] logits from the pooled sequence.</summary>
+/// <summary>[B, labels] logits from the pooled sequence (sequence classification; multiple choice with one label).</summary>
 public sealed class ClassifierHead : Head
 {
     readonly ClassifierPooling pooling;
@@ -29,16 +29,16 @@ public sealed class ClassifierHead : Head
     readonly HeadTransform? transform;
     readonly Dense output;
 
-    public ClassifierHead(string name, int hidden, ClassifierSpec spec, double dropout, IParameterSource source) : base(name)
+    public ClassifierHead(string name, int hidden, ClassifierPooling pooling, HeadTransformSpec? transformSpec, int labels, bool bias, double dropout, IParameterSource source) : base(name)
     {
-        pooling = spec.Pooling;
+        this.pooling = pooling;
         this.dropout = dropout;
-        if (spec.Transform is not null)
+        if (transformSpec is not null)
         {
-            transform = new HeadTransform(name + ".transform", hidden, spec.Transform, source);
+            transform = new HeadTransform(name + ".transform", hidden, transformSpec, source);
             register_module("transform", transform);
         }
-        output = new Dense(name + ".output", hidden, spec.Labels, spec.Bias, source);
+        output = new Dense(name + ".output", hidden, labels, bias, source);
         register_module("output", output);
     }
 
