@@ -10,7 +10,8 @@ namespace EncoderKit.Tests.Modeling;
 /// </summary>
 public sealed class AttentionMasksTests
 {
-    // Plain attention: softmax(q kᵀ / √d + mask) v, with mask[b, i, j] = key j real and (global or |i - j| <= half).
+    // Plain attention: softmax(q kᵀ / √d + mask) v, with mask[b, i, j] = key j real and (global or |i - j| <= half); a
+    // query that may see no key at all weighs every key alike, as transformers' finfo.min masks make it.
     static Tensor Reference(Tensor q, Tensor k, Tensor v, Tensor? attentionMask, long? half)
     {
         long length = q.shape[2];
@@ -20,7 +21,8 @@ public sealed class AttentionMasksTests
         Tensor mask = allowed.view(1, 1, length, length);
         if (attentionMask is not null) mask = mask & attentionMask.to_type(ScalarType.Bool).view(q.shape[0], 1, 1, length);
         Tensor scores = q.to_type(ScalarType.Float64).matmul(k.to_type(ScalarType.Float64).transpose(-1, -2)) / Math.Sqrt(q.shape[3]);
-        Tensor weights = scores.masked_fill(mask.logical_not(), double.NegativeInfinity).softmax(-1);
+        Tensor blind = mask.logical_not().all(-1, keepdim: true);
+        Tensor weights = scores.masked_fill(mask.logical_not(), double.NegativeInfinity).softmax(-1).where(blind.logical_not(), 1.0 / length);
         return weights.matmul(v.to_type(ScalarType.Float64));
     }
 
@@ -48,5 +50,7 @@ public sealed class AttentionMasksTests
         TensorAssert.Close(masks.Attend(q, k, v, global: false).transpose(1, 2), Reference(q, k, v, attentionMask, window / 2).transpose(1, 2), 1e-5, real, "local");
         TensorAssert.Close(masks.Attend(q, k, v, global: true).transpose(1, 2), Reference(q, k, v, attentionMask, null).transpose(1, 2), 1e-5, real, "global");
         Assert.False(masks.Attend(q, k, v, global: false).isnan().any().item<bool>(), "no NaN even at padded queries");
+        // Padded queries too, as transformers computes them: over the real keys they may see, or over all keys alike.
+        TensorAssert.Close(masks.Attend(q, k, v, global: false), Reference(q, k, v, attentionMask, window / 2), 1e-5, what: "local, padded queries included");
     }
 }
