@@ -108,6 +108,28 @@ public sealed class TaskHeadTests
         Assert.Contains("match nothing in the model: classifier.bias, classifier.weight", error.Problem);
     }
 
+    [Theory]
+    [InlineData("bert-seqcls-regression", ProblemType.Regression)]
+    [InlineData("bert-seqcls-multilabel", ProblemType.MultiLabel)]
+    [InlineData("retrieva_bert-seqcls", ProblemType.SingleLabel)]
+    public void ProblemTypeIsReadFromTheConfig(string fixture, ProblemType expected)
+    {
+        using var model = EncoderModel.Load(ReferenceData.Model(fixture));
+        Assert.Equal(expected, model.Spec.Heads.Get<EncoderKit.Modeling.Heads.ClassifierSpec>()!.Problem);
+    }
+
+    [Theory]
+    [InlineData("problem_type", "\"multi_class\"")]
+    [InlineData("num_labels", "5")]
+    [InlineData("label2id", "{\"negative\": 0, \"neutral\": 2, \"positive\": 1}")]
+    public void LabelFieldsThatDisagreeAreRefusedByName(string field, string json)
+    {
+        // retrieva_bert-seqcls: id2label negative / neutral / positive, single_label_classification.
+        var error = Assert.Throws<EncoderKitException>(() => EncoderModel.CreateRandom(Config("retrieva_bert-seqcls", root => root[field] = JsonNode.Parse(json))).Dispose());
+        Assert.Equal(ErrorKind.BadConfig, error.Kind);
+        Assert.StartsWith(field, error.Field);
+    }
+
     [Fact]
     public void ClassifierDropoutActsInTrainingOnly()
     {

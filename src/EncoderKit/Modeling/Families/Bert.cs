@@ -40,7 +40,7 @@ public sealed class Bert : IEncoderFamily
         if (mlm) heads.Add(new MlmHeadSpec(new HeadTransformSpec(act, norm, DenseBias: true), c.TieWordEmbeddings, DecoderBias: true));
         if (pooler) heads.Add(new PoolerSpec());
         if (nsp) heads.Add(new NspHeadSpec(Classes: 2));
-        if (classifier) heads.Add(new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames));
+        if (classifier) heads.Add(new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames, config.ProblemType()));
         if (tokens) heads.Add(new TokenClassifierSpec(c.NumLabels, Transform: null, Bias: true, c.LabelNames));
         if (spans) heads.Add(new QuestionAnsweringSpec(Transform: null, Dropout: false));
         if (choice) heads.Add(new MultipleChoiceSpec(ClassifierPooling.Pooler, Transform: null));

@@ -54,7 +54,7 @@ public sealed class ModernBert : IEncoderFamily
         int labelCount = c.IntOrNull("num_labels") ?? labels.Count;
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(headTransform, TiedDecoder: c.Bool("tie_word_embeddings", true), DecoderBias: c.Bool("decoder_bias", true)));
-        if (HasClassifier("ForSequenceClassification")) headSpecs.Add(new ClassifierSpec(labelCount, Pooling(), headTransform, Bias: true, labels));
+        if (HasClassifier("ForSequenceClassification")) headSpecs.Add(new ClassifierSpec(labelCount, Pooling(), headTransform, Bias: true, labels, c.ProblemType()));
         if (HasClassifier("ForTokenClassification")) headSpecs.Add(new TokenClassifierSpec(labelCount, headTransform, Bias: true, labels));
         if (HasClassifier("ForQuestionAnswering")) headSpecs.Add(new QuestionAnsweringSpec(headTransform, Dropout: true));
         if (HasClassifier("ForMultipleChoice")) headSpecs.Add(new MultipleChoiceSpec(Pooling(), headTransform));

@@ -71,7 +71,7 @@ public sealed class RetrievaBert : IEncoderFamily
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(new HeadTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true));
         if (pooler) headSpecs.Add(new PoolerSpec());
-        if (classifier) headSpecs.Add(new ClassifierSpec(labelCount, ClassifierPooling.Pooler, Transform: null, Bias: true, labels));
+        if (classifier) headSpecs.Add(new ClassifierSpec(labelCount, ClassifierPooling.Pooler, Transform: null, Bias: true, labels, c.ProblemType()));
         if (tokens) headSpecs.Add(new TokenClassifierSpec(labelCount, Transform: null, Bias: true, labels));
         if (spans) headSpecs.Add(new QuestionAnsweringSpec(Transform: null, Dropout: false));
         if (choice) headSpecs.Add(new MultipleChoiceSpec(ClassifierPooling.Pooler, Transform: null));

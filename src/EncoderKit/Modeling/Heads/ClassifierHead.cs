@@ -10,7 +10,8 @@ public enum ClassifierPooling { Cls, Mean, Pooler }
 /// <summary>Sequence classification: pooled vector, optional transform, dropout, then a linear layer to the labels.</summary>
 /// <param name="Pooling">Pooler: the pooler head's output (listed before this head); Cls / Mean: pooled last hidden state.</param>
 /// <param name="Transform">Between pooling and the output: ModernBERT's dense / activation / norm, or RoBERTa's dense / tanh; null for BERT.</param>
-public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames) : HeadSpec
+/// <param name="Problem">config.json's problem_type; null when unset (transformers then decides from the labels it is given).</param>
+public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames, ProblemType? Problem = null) : HeadSpec
 {
     public override string Module => "classifier";
     public override string Output => "classifier_logits";
