@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using EncoderKit.IO;
 
 namespace EncoderKit.Modeling;
@@ -26,10 +27,10 @@ public static class ConfigFields
                 throw c.Invalid($"id2label.{key}", $"label ids must be 0..{names.Length - 1}");
             names[id] = name;
         }
-        if (c.Root["label2id"] is System.Text.Json.Nodes.JsonObject inverse)
+        if (c.Root["label2id"] is JsonObject inverse)
             foreach (var (name, value) in inverse)
-                if (value is not System.Text.Json.Nodes.JsonValue v || !v.TryGetValue(out int id) || id < 0 || id >= names.Length || names[id] != name)
-                    throw c.Invalid($"label2id.{name}", $"is {value?.ToJsonString() ?? "null"}, but id2label gives '{name}' no such id");
+                if (value is not JsonValue v || !v.TryGetValue(out int id) || id < 0 || id >= names.Length || names[id] != name)
+                    throw c.Invalid($"label2id.{name}", $"is {PythonJson.Describe(value)}, but id2label gives '{name}' no such id");
         return names;
     }
 

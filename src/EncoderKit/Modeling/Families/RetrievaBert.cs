@@ -114,14 +114,7 @@ public sealed class RetrievaBert : IEncoderFamily
         .Head("mlm.decoder_bias", "cls.predictions.bias")
         .Base("pooler.dense.weight", "pooler.dense.weight")
         .Base("pooler.dense.bias", "pooler.dense.bias")
-        .Head("classifier.output.weight", "classifier.weight")
-        .Head("classifier.output.bias", "classifier.bias")
-        .Head("token_classifier.output.weight", "classifier.weight")
-        .Head("token_classifier.output.bias", "classifier.bias")
-        .Head("qa.output.weight", "qa_outputs.weight")
-        .Head("qa.output.bias", "qa_outputs.bias")
-        .Head("choice.output.weight", "classifier.weight")
-        .Head("choice.output.bias", "classifier.bias");
+        .BertTaskHeads();
 
     /// <summary>As MegatronBertPreTrainedModel._init_weights (assumed, like the layout): Linear and Embedding normal(0, initializer_range, default 0.02), the padding row zero, biases zero, LayerNorms one.</summary>
     public InitRules Init(ConfigJson config, EncoderSpec spec) =>

@@ -23,26 +23,9 @@ public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadT
 }
 
 /// <summary>[B, labels] logits from the pooled sequence (sequence classification; multiple choice with one label).</summary>
-public sealed class ClassifierHead : Head
+public sealed class ClassifierHead(string name, int hidden, ClassifierPooling pooling, HeadTransformSpec? transform, int labels, bool bias, double dropout, IParameterSource source)
+    : ProjectionHead(name, hidden, transform, labels, bias, dropout, source)
 {
-    readonly ClassifierPooling pooling;
-    readonly double dropout;
-    readonly HeadTransform? transform;
-    readonly Dense output;
-
-    public ClassifierHead(string name, int hidden, ClassifierPooling pooling, HeadTransformSpec? transformSpec, int labels, bool bias, double dropout, IParameterSource source) : base(name)
-    {
-        this.pooling = pooling;
-        this.dropout = dropout;
-        if (transformSpec is not null)
-        {
-            transform = new HeadTransform(name + ".transform", hidden, transformSpec, source);
-            register_module("transform", transform);
-        }
-        output = new Dense(name + ".output", hidden, labels, bias, source);
-        register_module("output", output);
-    }
-
     public override Tensor Forward(HeadInputs inputs)
     {
         using var scope = NewDisposeScope();
@@ -52,7 +35,6 @@ public sealed class ClassifierHead : Head
             ClassifierPooling.Cls => inputs.LastHiddenState.select(1, 0),
             _ => EncoderNetwork.MeanPool(inputs.LastHiddenState, inputs.AttentionMask),
         };
-        Tensor features = transform?.forward(pooled) ?? pooled;
-        return output.forward(Blocks.Dropout.Apply(features, dropout, training)).MoveToOuterDisposeScope();
+        return Project(pooled).MoveToOuterDisposeScope();
     }
 }

@@ -1,7 +1,5 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using EncoderKit.Modeling.Blocks;
 
 namespace EncoderKit.Modeling.Heads;
 
@@ -18,28 +16,8 @@ public sealed record TokenClassifierSpec(int Labels, HeadTransformSpec? Transfor
 }
 
 /// <summary>[B, L, labels] logits, one row per position.</summary>
-public sealed class TokenClassifierHead : Head
+public sealed class TokenClassifierHead(string name, int hidden, HeadTransformSpec? transform, int labels, bool bias, double dropout, IParameterSource source)
+    : ProjectionHead(name, hidden, transform, labels, bias, dropout, source)
 {
-    readonly double dropout;
-    readonly HeadTransform? transform;
-    readonly Dense output;
-
-    public TokenClassifierHead(string name, int hidden, HeadTransformSpec? transformSpec, int labels, bool bias, double dropout, IParameterSource source) : base(name)
-    {
-        this.dropout = dropout;
-        if (transformSpec is not null)
-        {
-            transform = new HeadTransform(name + ".transform", hidden, transformSpec, source);
-            register_module("transform", transform);
-        }
-        output = new Dense(name + ".output", hidden, labels, bias, source);
-        register_module("output", output);
-    }
-
-    public override Tensor Forward(HeadInputs inputs)
-    {
-        using var scope = NewDisposeScope();
-        Tensor features = transform?.forward(inputs.LastHiddenState) ?? inputs.LastHiddenState;
-        return output.forward(Blocks.Dropout.Apply(features, dropout, training)).MoveToOuterDisposeScope();
-    }
+    public override Tensor Forward(HeadInputs inputs) => Project(inputs.LastHiddenState);
 }
