@@ -86,14 +86,18 @@ public sealed class AttentionMasks : IDisposable
         return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
     }
 
-    // Attention weighing every key alike: the mean of all values. Under autograd it is softmax(s - s.detach()) · v with
-    // s = q kᵀ / √d, the same values, so q and k get the gradient transformers' softmax gives them at that uniform point.
+    // Attention weighing every key alike: the mean of all values v̄. Under autograd, transformers' softmax at that uniform
+    // point still passes gradient to the scores s = q kᵀ / √d: ∂out_i / ∂s_ij = (v_j − v̄) / L. The term
+    // q M − (q M).detach() with M = kᵀ (v − v̄).detach() / (L √d) is zero and carries exactly that gradient to q and k,
+    // without the [queries, L] score matrix (M is [d, d] per head).
     static Tensor Uniform(Tensor q, Tensor k, Tensor v)
     {
-        if (!is_grad_enabled()) return v.mean([2L], keepdim: true);
         using var scope = NewDisposeScope();
-        Tensor scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(q.shape[^1]);
-        return (scores - scores.detach()).softmax(-1).matmul(v).MoveToOuterDisposeScope();
+        Tensor mean = v.mean([2L], keepdim: true);
+        if (!is_grad_enabled()) return mean.MoveToOuterDisposeScope();
+        Tensor m = k.transpose(-1, -2).matmul((v - mean).detach()) / (v.shape[2] * Math.Sqrt(q.shape[^1]));
+        Tensor scoreGradient = q.matmul(m);
+        return (mean + (scoreGradient - scoreGradient.detach())).MoveToOuterDisposeScope();
     }
 
     // An additive bias with -inf where a boolean mask forbids the key: the float mask scaled_dot_product_attention adds.
