@@ -1,7 +1,5 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using EncoderKit.Modeling.Blocks;
 
 namespace EncoderKit.Modeling.Heads;
 
