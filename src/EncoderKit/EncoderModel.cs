@@ -2,6 +2,7 @@ using EncoderKit.Compute;
 using EncoderKit.Hub;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Modeling.Heads;
 using EncoderKit.Tokenization;
 using static TorchSharp.torch;
 
@@ -158,9 +159,9 @@ public sealed class EncoderModel : IDisposable
     static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "tokenizer.model"];
 
     /// <summary>Runs the network on a batch. Inputs may live on any device; outputs live on the model's.</summary>
-    /// <param name="inputIds">[B, L] integer ids.</param>
-    /// <param name="attentionMask">[B, L], 1 real / 0 padding; null when nothing is padded.</param>
-    /// <param name="tokenTypeIds">[B, L]; null for all zeros.</param>
+    /// <param name="inputIds">[B, L] integer ids; [B, C, L] for a multiple-choice model (outputs then [B, C, …], choice_logits [B, C]).</param>
+    /// <param name="attentionMask">Shaped as <paramref name="inputIds"/>, 1 real / 0 padding; null when nothing is padded.</param>
+    /// <param name="tokenTypeIds">Shaped as <paramref name="inputIds"/>; null for all zeros.</param>
     public EncoderOutputs Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Outputs outputs = Outputs.AllHeads)
     {
         using var inference = inference_mode();
@@ -184,11 +185,15 @@ public sealed class EncoderModel : IDisposable
 
     void ValidateInputs(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)
     {
-        if (inputIds.dim() != 2)
-            throw new EncoderKitException(ErrorKind.BadInput, $"expected [batch, length], got [{string.Join(", ", inputIds.shape)}]", field: "input_ids");
+        bool multipleChoice = Spec.Heads.Get<MultipleChoiceSpec>() is not null;
+        if (inputIds.dim() == 3 && !multipleChoice)
+            throw new EncoderKitException(ErrorKind.BadInput, $"[batch, choices, length] input [{string.Join(", ", inputIds.shape)}] needs a multiple-choice head, and this model has none", field: "input_ids");
+        if (inputIds.dim() is not (2 or 3))
+            throw new EncoderKitException(ErrorKind.BadInput,
+                $"expected [batch, length]{(multipleChoice ? " or [batch, choices, length]" : "")}, got [{string.Join(", ", inputIds.shape)}]", field: "input_ids");
         if (inputIds.numel() == 0)   // libtorch fails inside attention on an empty batch or an empty sequence
             throw new EncoderKitException(ErrorKind.BadInput, $"empty input [{string.Join(", ", inputIds.shape)}]: give at least one token", field: "input_ids");
-        long length = inputIds.shape[1];
+        long length = inputIds.shape[^1];
         if (Spec.Embeddings.MaxPositions > 0 && length > Spec.Embeddings.MaxPositions)
             throw new EncoderKitException(ErrorKind.BadInput, $"{length} tokens is more than the model's {Spec.Embeddings.MaxPositions} positions", field: "input_ids");
         {

@@ -15,10 +15,10 @@ static class ForwardCommand
     public static Command Create(CliInvocation cli)
     {
         var model = new ModelOptions();
-        var inputs = new Option<string>("--inputs") { Description = "safetensors file with input_ids [B, L] (and attention_mask, token_type_ids)", Required = true };
+        var inputs = new Option<string>("--inputs") { Description = "safetensors file with input_ids [B, L], or [B, C, L] for a multiple-choice model (and attention_mask, token_type_ids shaped alike)", Required = true };
         var output = new Option<string>("--output") { Description = "safetensors file to write the outputs to", Required = true };
         var hidden = new Option<bool>("--hidden-states") { Description = "Also write hidden_states.0 … hidden_states.N" };
-        var command = new Command("forward", "Run the model on stored input ids and write its outputs (last_hidden_state, mlm_logits, pooler_output, nsp_logits, classifier_logits) as float32 safetensors.");
+        var command = new Command("forward", "Run the model on stored input ids and write its outputs (last_hidden_state and whichever heads it has: mlm_logits, pooler_output, nsp_logits, classifier_logits, token_logits, start_logits, end_logits, choice_logits) as float32 safetensors.");
         model.AddTo(command);
         command.Options.Add(inputs);
         command.Options.Add(output);

@@ -40,12 +40,28 @@ public sealed class EncoderNetwork : nn.Module
 
     public EncoderSpec Spec { get; }
 
-    /// <param name="inputIds">[B, L] int64.</param>
-    /// <param name="attentionMask">[B, L], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
-    /// <param name="tokenTypeIds">[B, L] int64; null for all zeros. Ignored by families without token types.</param>
+    /// <param name="inputIds">[B, L] int64, or [B, C, L] for multiple choice: B × C rows whose outputs come back as [B, C, …].</param>
+    /// <param name="attentionMask">[B, L] (or [B, C, L]), 1 for real tokens and 0 for padding; null when nothing is padded.</param>
+    /// <param name="tokenTypeIds">[B, L] (or [B, C, L]) int64; null for all zeros. Ignored by families without token types.</param>
     /// <param name="attentionBias">Float [B or 1, heads, L, L] added to every layer's attention scores (ALiBi- or DeBERTa-style positions); null for none.</param>
     /// <remarks>Dropout applies when the network is in training mode (<c>train()</c>); gradients flow when grad mode is on.</remarks>
     public EncoderOutputs Forward(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Outputs outputs, Tensor? attentionBias = null)
+    {
+        if (inputIds.dim() != 3) return ForwardRows(inputIds, attentionMask, tokenTypeIds, outputs, attentionBias);
+        // Multiple choice, as BertForMultipleChoice: every choice is a row of its own, regrouped per example afterwards.
+        long batch = inputIds.shape[0], choices = inputIds.shape[1], length = inputIds.shape[2];
+        using var scope = NewDisposeScope();
+        using EncoderOutputs rows = ForwardRows(inputIds.reshape(-1, length), attentionMask?.reshape(-1, length), tokenTypeIds?.reshape(-1, length), outputs, attentionBias);
+        Tensor Regrouped(Tensor t) => t.reshape([batch, choices, .. t.shape[1..]]).MoveToOuterDisposeScope();
+        return new EncoderOutputs
+        {
+            LastHiddenState = Regrouped(rows.LastHiddenState),
+            HiddenStates = rows.HiddenStates.Select(Regrouped).ToList(),
+            Heads = rows.Heads.Select(h => (h.Name, Regrouped(h.Value))).ToList(),
+        };
+    }
+
+    EncoderOutputs ForwardRows(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Outputs outputs, Tensor? attentionBias)
     {
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
@@ -79,7 +95,7 @@ public sealed class EncoderNetwork : nn.Module
             if (!needed.Contains(spec.Output)) continue;
             Tensor value = module.Forward(inputs);
             computed[spec.Output] = value;
-            if (outputs.HasFlag(spec.Flag)) requested.Add((spec.Output, value));
+            if (outputs.HasFlag(spec.Flag)) requested.AddRange(spec.Named(value));
         }
         var result = new EncoderOutputs { LastHiddenState = last, HiddenStates = hiddenStates, Heads = requested };
         foreach (var (_, tensor) in result.Named()) tensor.MoveToOuterDisposeScope();

@@ -12,6 +12,10 @@ public enum Outputs
     Pooler = 4,
     Nsp = 8,
     Classifier = 16,
+    TokenLogits = 32,
+    /// <summary>Extractive QA's start_logits and end_logits.</summary>
+    SpanLogits = 64,
+    ChoiceLogits = 128,
     /// <summary>Every head the checkpoint has.</summary>
     AllHeads = ~HiddenStates,
 }
@@ -19,8 +23,8 @@ public enum Outputs
 /// <summary>The tensors one forward pass produced; disposing it frees them.</summary>
 public sealed class EncoderOutputs : IDisposable
 {
-    public required Tensor LastHiddenState { get; init; }              // [B, L, H]
-    public IReadOnlyList<Tensor> HiddenStates { get; init; } = [];     // Layers + 1 of [B, L, H]: embeddings, then each layer's raw output
+    public required Tensor LastHiddenState { get; init; }              // [B, L, H]; [B, C, L, H] for multiple-choice inputs [B, C, L]
+    public IReadOnlyList<Tensor> HiddenStates { get; init; } = [];     // Layers + 1 of [B, L, H] (or [B, C, L, H]): embeddings, then each layer's raw output
 
     /// <summary>Each requested head's output under its name ("mlm_logits", "pooler_output", …), in the spec's head order.</summary>
     public IReadOnlyList<(string Name, Tensor Value)> Heads { get; init; } = [];
@@ -32,6 +36,10 @@ public sealed class EncoderOutputs : IDisposable
     public Tensor? PoolerOutput => Head("pooler_output");              // [B, H]
     public Tensor? NspLogits => Head("nsp_logits");                    // [B, 2]
     public Tensor? ClassifierLogits => Head("classifier_logits");      // [B, labels]
+    public Tensor? TokenLogits => Head("token_logits");                // [B, L, labels]
+    public Tensor? StartLogits => Head("start_logits");                // [B, L]
+    public Tensor? EndLogits => Head("end_logits");                    // [B, L]
+    public Tensor? ChoiceLogits => Head("choice_logits");              // [B, C] for [B, C, L] inputs
 
     /// <summary>Every output under the names the reference fixtures and <c>encoderkit forward</c> use.</summary>
     public IEnumerable<(string Name, Tensor Value)> Named()

@@ -38,6 +38,17 @@ public sealed partial class WeightMap
     /// <summary>A head tensor: named the same whatever the base prefix.</summary>
     public WeightMap Head(string @internal, params string[] external) => Add(@internal, external, inBase: false);
 
+    /// <summary>
+    /// The task heads in transformers' BERT layout (BertFor…, MegatronBertFor…): the sequence, token and multiple-choice
+    /// classifiers all as "classifier.{weight,bias}", QA as "qa_outputs.{weight,bias}". The spec's heads say which is read.
+    /// </summary>
+    public WeightMap BertTaskHeads()
+    {
+        foreach (string module in new[] { "classifier", "token_classifier", "choice" })
+            Head(module + ".output.weight", "classifier.weight").Head(module + ".output.bias", "classifier.bias");
+        return Head("qa.output.weight", "qa_outputs.weight").Head("qa.output.bias", "qa_outputs.bias");
+    }
+
     /// <summary>A suffix older checkpoints use instead of the canonical one (TensorFlow-era "LayerNorm.gamma").</summary>
     public WeightMap Alias(string canonicalSuffix, string legacySuffix)
     {

@@ -15,13 +15,20 @@ namespace EncoderKit.Tests.Modeling;
 /// 8 leaves twice the observed headroom for other CPUs' bf16 kernels (AVX512-BF16 vs emulated rounding differ),
 /// while a real defect (a norm computed in bf16 statistics, rotary tables built in bf16, a mask in the wrong
 /// dtype) moves outputs by tens of units or turns them NaN. The fp32 tests carry the 1e-4 parity claim.
+/// Task-head fixtures, measured the same way: every output within 7.1 units, except
+///   the RetrievaBERT ones, 8 wide (hidden_size 8): last_hidden_state up to 14.0 units (tokcls 11.8, mc 14.0). Their
+///   final LayerNorm divides by a deviation estimated from only 8 bf16 values, so its rounding is amplified; for
+///   models narrower than 16 the bound is 16 units (seqcls 5.4 and qa 7.1 show the same model is not broken);
+///   and choice_logits of bert-mc, 9.4 units of its own scale 0.18: a one-output classifier with std-0.02 weights makes
+///   scores far smaller than the pooled features (scale 1) whose rounding they carry, so multiple-choice scores are
+///   measured against at least 1 (bert-mc 1.7 units, modernbert-mc 4.8).
 /// </summary>
 public sealed class Bf16ComputeTests
 {
     const double Units = 8;
     const double Unit = 1.0 / 256;   // 2^-8
 
-    public static TheoryData<string> Fixtures => new(ReferenceFixtures.Loadable);
+    public static TheoryData<string> Fixtures => new(ReferenceFixtures.All);
 
     [Theory, MemberData(nameof(Fixtures))]
     public void Bf16OutputsStayWithinTheirBound(string name)
@@ -32,24 +39,26 @@ public sealed class Bf16ComputeTests
         using var scope = NewDisposeScope();
         using var outputs = model.Forward(fixture.InputIds, fixture.AttentionMask, fixture.TokenTypeIds, Outputs.AllHeads | Outputs.HiddenStates);
         Tensor mask = fixture.AttentionMask;
+        double units = model.Spec.Hidden < 16 ? 2 * Units : Units;
 
         Assert.Equal(ScalarType.BFloat16, outputs.LastHiddenState.dtype);
-        CheckRelative(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), mask, "last_hidden_state");
+        CheckRelative(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), mask, "last_hidden_state", units);
         for (int i = 0; i < outputs.HiddenStates.Count && fixture.HasExpected("hidden_states.0"); i++)
-            CheckRelative(outputs.HiddenStates[i], fixture.Expected($"hidden_states.{i}"), mask, $"hidden_states.{i}");
+            CheckRelative(outputs.HiddenStates[i], fixture.Expected($"hidden_states.{i}"), mask, $"hidden_states.{i}", units);
         if (outputs.MlmLogits is { } logits)
         {
             Tensor positions = fixture.Expected("mlm_positions");
-            CheckRelative(logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[2])), fixture.Expected("mlm_logits_at_positions"), null, "mlm_logits_at_positions");
+            CheckRelative(logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[2])), fixture.Expected("mlm_logits_at_positions"), null, "mlm_logits_at_positions", units);
         }
-        foreach (var (head, expected) in new[] { (outputs.PoolerOutput, "pooler_output"), (outputs.NspLogits, "nsp_logits"), (outputs.ClassifierLogits, "classifier_logits") })
-            if (head is not null) CheckRelative(head, fixture.Expected(expected), null, expected);
+        foreach (string output in ConformanceTests.HeadOutputs)
+            if (outputs.Head(output) is { } head && fixture.HasExpected(output))
+                CheckRelative(head, fixture.Expected(output), ConformanceTests.PerToken(head, mask), output, units, minimumScale: output == "choice_logits" ? 1 : 0);
     }
 
-    static void CheckRelative(Tensor actual, Tensor expected, Tensor? mask, string what)
+    static void CheckRelative(Tensor actual, Tensor expected, Tensor? mask, string what, double units, double minimumScale = 0)
     {
-        double scale = expected.abs().max().to_type(ScalarType.Float64).item<double>();
+        double scale = Math.Max(minimumScale, expected.abs().max().to_type(ScalarType.Float64).item<double>());
         double worst = TensorAssert.MaxAbsDiff(actual, expected, mask);
-        Assert.True(worst <= Units * Unit * scale, $"{what}: max abs difference {worst:E3} is {worst / (Unit * scale):F1} units of 2^-8 × {scale:F2}; bound {Units}");
+        Assert.True(worst <= units * Unit * scale, $"{what}: max abs difference {worst:E3} is {worst / (Unit * scale):F1} units of 2^-8 × {scale:F2}; bound {units}");
     }
 }

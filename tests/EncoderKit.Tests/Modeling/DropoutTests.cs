@@ -12,7 +12,7 @@ namespace EncoderKit.Tests.Modeling;
 [Collection(GlobalRandomCollection.Name)]
 public sealed class DropoutTests
 {
-    public static TheoryData<string> BaseFixtures => new(ReferenceFixtures.Loadable.Where(ReferenceFixtures.IsBase));
+    public static TheoryData<string> BaseFixtures => new(ReferenceFixtures.All.Where(ReferenceFixtures.IsBase));
 
     // Every dropout key any family reads, each with its own value, so a rate read from the wrong key shows.
     static readonly Dictionary<string, double> DistinctRates = new()

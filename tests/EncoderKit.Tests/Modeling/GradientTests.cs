@@ -17,11 +17,9 @@ namespace EncoderKit.Tests.Modeling;
 [Collection(GlobalRandomCollection.Name)]
 public sealed class GradientTests
 {
-    // Fixtures whose head does not load yet (token classification, QA, multiple choice: a typed EncoderKitException)
-    // get no case here, rather than a skipped or passing one.
-    public static TheoryData<string> Loadable => new(ReferenceFixtures.Loadable);
+    public static TheoryData<string> Loadable => new(ReferenceFixtures.All);
 
-    public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.Loadable.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
+    public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.All.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
 
     [Fact]
     public void InferenceModeTurnsGradModeOff()
@@ -67,14 +65,20 @@ public sealed class GradientTests
         model.Network.eval();
         using var scope = NewDisposeScope();
 
-        Tensor labels = TorchTensors.Read(inputs, "labels");
+        var labels = reference["labels"]!.AsObject().ToDictionary(l => l.Key, l => TorchTensors.Read(inputs, l.Key));
         Tensor? types = inputs.TryGet("token_type_ids", out _) ? TorchTensors.Read(inputs, "token_type_ids") : null;
         string task = meta["task"]?.GetValue<string>() ?? "";
         float loss;
         using (enable_grad())
         {
-            using EncoderOutputs outputs = model.Network.Forward(TorchTensors.Read(inputs, "input_ids"), TorchTensors.Read(inputs, "attention_mask"), types,
-                task.StartsWith("sequence-classification", StringComparison.Ordinal) ? Outputs.Classifier : Outputs.MlmLogits);
+            using EncoderOutputs outputs = model.Network.Forward(TorchTensors.Read(inputs, "input_ids"), TorchTensors.Read(inputs, "attention_mask"), types, task switch
+            {
+                _ when task.StartsWith("sequence-classification", StringComparison.Ordinal) => Outputs.Classifier,
+                "token-classification" => Outputs.TokenLogits,
+                "question-answering" => Outputs.SpanLogits,
+                "multiple-choice" => Outputs.ChoiceLogits,
+                _ => Outputs.MlmLogits,
+            });
             Tensor lossTensor = Loss(task, outputs, labels);
             lossTensor.backward();
             loss = lossTensor.item<float>();
@@ -101,20 +105,32 @@ public sealed class GradientTests
         Assert.Equal(stored.Order(StringComparer.Ordinal), compared.Order(StringComparer.Ordinal));
     }
 
-    // The loss meta.json's loss_definition names: MLM cross-entropy over labelled positions, or the sequence
-    // classification loss of the problem type (regression: MSE; multi-label: BCE with logits; else cross-entropy).
-    static Tensor Loss(string task, EncoderOutputs outputs, Tensor labels)
+    // The loss meta.json's loss_definition names: MLM and token classification cross-entropy over labelled positions
+    // (-100 ignored); QA (CE(start) + CE(end)) / 2 with positions clamped to [0, L] and L ignored; multiple choice
+    // cross-entropy over [B, C]; or the sequence classification loss of the problem type (regression: MSE; multi-label:
+    // BCE with logits; else cross-entropy).
+    static Tensor Loss(string task, EncoderOutputs outputs, IReadOnlyDictionary<string, Tensor> labels)
     {
-        if (!task.StartsWith("sequence-classification", StringComparison.Ordinal))
+        switch (task)
         {
-            Tensor logits = outputs.MlmLogits!;
-            return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), labels.view(-1), ignore_index: -100);
+            case "question-answering":
+                long length = outputs.StartLogits!.shape[1];
+                Tensor SpanLoss(Tensor logits, Tensor positions) => nn.functional.cross_entropy(logits, positions.clamp(0, length), ignore_index: length);
+                return (SpanLoss(outputs.StartLogits, labels["start_positions"]) + SpanLoss(outputs.EndLogits!, labels["end_positions"])) / 2;
+            case "multiple-choice":
+                return nn.functional.cross_entropy(outputs.ChoiceLogits!, labels["labels"]);
+            case "token-classification":
+                return PerTokenCrossEntropy(outputs.TokenLogits!, labels["labels"]);
         }
-        Tensor classifier = outputs.ClassifierLogits!;
-        if (task.Contains("regression", StringComparison.Ordinal)) return nn.functional.mse_loss(classifier.squeeze(), labels.squeeze());
-        if (task.Contains("multi_label", StringComparison.Ordinal)) return nn.functional.binary_cross_entropy_with_logits(classifier, labels);
-        return nn.functional.cross_entropy(classifier, labels);
+        if (!task.StartsWith("sequence-classification", StringComparison.Ordinal)) return PerTokenCrossEntropy(outputs.MlmLogits!, labels["labels"]);
+        Tensor classifier = outputs.ClassifierLogits!, target = labels["labels"];
+        if (task.Contains("regression", StringComparison.Ordinal)) return nn.functional.mse_loss(classifier.squeeze(), target.squeeze());
+        if (task.Contains("multi_label", StringComparison.Ordinal)) return nn.functional.binary_cross_entropy_with_logits(classifier, target);
+        return nn.functional.cross_entropy(classifier, target);
     }
+
+    static Tensor PerTokenCrossEntropy(Tensor logits, Tensor labels) =>
+        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), labels.view(-1), ignore_index: -100);
 
     static void CompareGradient(SafetensorsFile grads, JsonObject reference, string name, Tensor ours)
     {

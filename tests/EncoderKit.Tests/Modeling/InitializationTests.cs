@@ -93,22 +93,24 @@ public sealed class InitializationTests
         }
     }
 
-    [Fact]
-    public void ModernBertClassifierStdIsHiddenSizeToTheMinusHalf()
+    [Theory]
+    [InlineData("modernbert-seqcls", "classifier")]
+    [InlineData("modernbert-tokcls", "token_classifier")]
+    public void ModernBertClassifierStdIsHiddenSizeToTheMinusHalf(string fixture, string head)
     {
         // hidden_size 16, 3 layers; more labels than the fixture has, so the std is measured over enough draws (500 × 16).
-        using var model = Create("modernbert-seqcls", edit: root =>
+        using var model = Create(fixture, edit: root =>
         {
             root.Remove("id2label");
             root.Remove("label2id");
             root["num_labels"] = 500;
         });
         using var scope = NewDisposeScope();
-        Tensor classifier = Parameter(model, "classifier.output.weight");
+        Tensor classifier = Parameter(model, head + ".output.weight");
         double std = 1 / Math.Sqrt(16);
         AssertStd(std * TruncatedStdFactor(2), classifier, 0.05, "classifier");
         Assert.True(MaxAbs(classifier) <= 2 * std * 1.0001, "classifier passes its truncation bound");
-        AssertStd(0.02 / Math.Sqrt(2 * 3) * TruncatedStdFactor(2), Parameter(model, "classifier.transform.dense.weight"), 0.15, "classifier head dense (256 draws)");
+        AssertStd(0.02 / Math.Sqrt(2 * 3) * TruncatedStdFactor(2), Parameter(model, head + ".transform.dense.weight"), 0.15, "classifier head dense (256 draws)");
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace EncoderKit.Tests.Modeling;
 /// </summary>
 public sealed class SaveRoundTripTests
 {
-    public static TheoryData<string> Fixtures() => new(ReferenceFixtures.Loadable);
+    public static TheoryData<string> Fixtures() => new(ReferenceFixtures.All);
 
     static string StoredDtype(string fixture) =>
         JsonDocument.Parse(File.ReadAllBytes(Path.Combine(ReferenceData.Model(fixture), "meta.json"))).RootElement.GetProperty("weights_dtype").GetString()!;

@@ -48,8 +48,8 @@ public sealed class AttentionMasks : IDisposable
         {
             long queries = Math.Min(queryBlock, length - start);
             long keyStart = Math.Max(0, start - half), keyEnd = Math.Min(length, start + queries + half);
-            blocks.Add(new WindowBlock(start, queries, keyStart, keyEnd - keyStart,
-                BlockMask(start, queries, keyStart, keyEnd - keyStart, half, padding, device)));
+            var (mask, blind) = BlockMask(start, queries, keyStart, keyEnd - keyStart, half, padding, device);
+            blocks.Add(new WindowBlock(start, queries, keyStart, keyEnd - keyStart, mask, blind));
         }
         return new AttentionMasks(padding, blocks);
     }
@@ -74,14 +74,30 @@ public sealed class AttentionMasks : IDisposable
             WindowBlock block = blocks[b];
             Tensor mask = bias is null ? block.Mask
                 : AddMask(bias.narrow(2, block.QueryStart, block.Queries).narrow(3, block.KeyStart, block.Keys), block.Mask);
-            parts[b] = nn.functional.scaled_dot_product_attention(
+            Tensor attended = nn.functional.scaled_dot_product_attention(
                 q.narrow(2, block.QueryStart, block.Queries),
                 k.narrow(2, block.KeyStart, block.Keys),
                 v.narrow(2, block.KeyStart, block.Keys),
-                mask, dropout).transpose(1, 2);                                                  // [B, block, h, d]
+                mask, dropout);
+            if (block.Blind is not null) attended = where(block.Blind, Uniform(q.narrow(2, block.QueryStart, block.Queries), k, v), attended);
+            parts[b] = attended.transpose(1, 2);                                                  // [B, block, h, d]
         }
         // Joined as [B, L, h, d], the layout the heads are merged from, and handed back as the [B, h, L, d] view.
         return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    // Attention weighing every key alike: the mean of all values v̄. Under autograd, transformers' softmax at that uniform
+    // point still passes gradient to the scores s = q kᵀ / √d: ∂out_i / ∂s_ij = (v_j − v̄) / L. The term
+    // q M − (q M).detach() with M = kᵀ (v − v̄).detach() / (L √d) is zero and carries exactly that gradient to q and k,
+    // without the [queries, L] score matrix (M is [d, d] per head).
+    static Tensor Uniform(Tensor q, Tensor k, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        Tensor mean = v.mean([2L], keepdim: true);
+        if (!is_grad_enabled()) return mean.MoveToOuterDisposeScope();
+        Tensor m = k.transpose(-1, -2).matmul((v - mean).detach()) / (v.shape[2] * Math.Sqrt(q.shape[^1]));
+        Tensor scoreGradient = q.matmul(m);
+        return (mean + (scoreGradient - scoreGradient.detach())).MoveToOuterDisposeScope();
     }
 
     // An additive bias with -inf where a boolean mask forbids the key: the float mask scaled_dot_product_attention adds.
@@ -93,28 +109,35 @@ public sealed class AttentionMasks : IDisposable
         return bias + blocked;
     }
 
-    // [B or 1, 1, queries, keys]: true where |i - j| <= half and key j is real.
-    static Tensor BlockMask(long start, long queries, long keyStart, long keys, long half, Tensor? padding, Device device)
+    // [B or 1, 1, queries, keys]: true where |i - j| <= half and key j is real; and [B, 1, queries, 1], true at the
+    // padded queries whose window holds no real key (null when there is none). transformers adds finfo.min for every
+    // forbidden key, so such a query's scores all round to finfo.min and its softmax is uniform over all L keys: its
+    // output is the mean of every value, which Attend writes in (see Uniform). Meanwhile it sees itself, so its softmax is no NaN
+    // (which would reach real tokens through 0 × NaN in the next layer's weighted sum, and through backward).
+    static (Tensor Mask, Tensor? Blind) BlockMask(long start, long queries, long keyStart, long keys, long half, Tensor? padding, Device device)
     {
         using var scope = NewDisposeScope();
         Tensor i = arange(start, start + queries, ScalarType.Int64, device).unsqueeze(1);   // [q, 1]
         Tensor j = arange(keyStart, keyStart + keys, ScalarType.Int64, device).unsqueeze(0); // [1, k]
         Tensor mask = ((i - j).abs() <= half).view(1, 1, queries, keys);
-        if (padding is not null)
-        {
-            // A padded query far from every real token would see no key at all; its softmax would be NaN, which
-            // then reaches real tokens through 0 × NaN in the next layer's weighted sum. Let every query see itself.
-            mask = (mask & padding.narrow(3, keyStart, keys)) | (i == j).view(1, 1, queries, keys);
-        }
-        return mask.MoveToOuterDisposeScope();
+        if (padding is null) return (mask.MoveToOuterDisposeScope(), null);
+        mask = mask & padding.narrow(3, keyStart, keys);
+        Tensor blind = mask.any(3, keepdim: true).logical_not();
+        if (!blind.any().item<bool>()) return (mask.MoveToOuterDisposeScope(), null);
+        mask = mask | (blind & (i == j).view(1, 1, queries, keys));
+        return (mask.MoveToOuterDisposeScope(), blind.MoveToOuterDisposeScope());
     }
 
     public void Dispose()
     {
         Padding?.Dispose();
         if (blocks is not null)
-            foreach (WindowBlock block in blocks) block.Mask.Dispose();
+            foreach (WindowBlock block in blocks)
+            {
+                block.Mask.Dispose();
+                block.Blind?.Dispose();
+            }
     }
 
-    readonly record struct WindowBlock(long QueryStart, long Queries, long KeyStart, long Keys, Tensor Mask);
+    readonly record struct WindowBlock(long QueryStart, long Queries, long KeyStart, long Keys, Tensor Mask, Tensor? Blind);
 }

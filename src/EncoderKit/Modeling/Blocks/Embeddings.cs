@@ -38,6 +38,9 @@ public sealed class Embeddings : nn.Module
     {
         using var scope = NewDisposeScope();
         Tensor x = Lookup(word, inputIds);
+        // nn.Embedding(padding_idx) never trains the padding row: padded positions read it but give it no gradient.
+        if (spec.PadTokenId is int pad && is_grad_enabled())
+            x = x.where(inputIds.ne(pad).unsqueeze(-1), x.detach());
         if (position is not null)
             x = x + Lookup(position, PositionIds(inputIds));
         if (tokenType is not null)

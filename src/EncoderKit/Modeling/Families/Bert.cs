@@ -7,7 +7,7 @@ namespace EncoderKit.Modeling.Families;
 /// <summary>
 /// BERT (bert-base-cased and its kin), as transformers' BertModel computes it: learned absolute positions and
 /// token types, post-LayerNorm blocks, exact GELU, tanh pooler, MLM transform with a decoder tied to the word
-/// embeddings, NSP head.
+/// embeddings, NSP head; task heads for sequence and token classification, extractive QA and multiple choice.
 /// </summary>
 public sealed class Bert : IEncoderFamily
 {
@@ -28,14 +28,22 @@ public sealed class Bert : IEncoderFamily
 
         bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? (Architecture("ForMaskedLM") || Architecture("ForPreTraining"));
         bool nsp = checkpoint?.HasHead("cls.seq_relationship.weight") ?? (Architecture("ForPreTraining") || Architecture("ForNextSentencePrediction"));
+        // Sequence classification, token classification and multiple choice all store "classifier.*": the
+        // architecture says which one it is.
         bool classifier = Architecture("ForSequenceClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
-        bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (nsp || classifier || c.Architectures.Count == 0 || Architecture("Model"));
+        bool tokens = Architecture("ForTokenClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        bool choice = Architecture("ForMultipleChoice") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        bool spans = checkpoint?.HasHead("qa_outputs.weight") ?? Architecture("ForQuestionAnswering");
+        bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (nsp || classifier || choice || c.Architectures.Count == 0 || Architecture("Model"));
 
         var heads = new List<HeadSpec>();
         if (mlm) heads.Add(new MlmHeadSpec(new HeadTransformSpec(act, norm, DenseBias: true), c.TieWordEmbeddings, DecoderBias: true));
         if (pooler) heads.Add(new PoolerSpec());
         if (nsp) heads.Add(new NspHeadSpec(Classes: 2));
-        if (classifier) heads.Add(new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames));
+        if (classifier) heads.Add(new ClassifierSpec(c.NumLabels, ClassifierPooling.Pooler, Transform: null, Bias: true, c.LabelNames, config.ProblemType()));
+        if (tokens) heads.Add(new TokenClassifierSpec(c.NumLabels, Transform: null, Bias: true, c.LabelNames));
+        if (spans) heads.Add(new QuestionAnsweringSpec(Transform: null, Dropout: false));
+        if (choice) heads.Add(new MultipleChoiceSpec(ClassifierPooling.Pooler, Transform: null));
         return new EncoderSpec(
             c.NumHiddenLayers, c.HiddenSize,
             new EmbeddingSpec(c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize, Norm: true, c.PadTokenId),
@@ -79,8 +87,7 @@ public sealed class Bert : IEncoderFamily
         .Head("mlm.decoder_bias", "cls.predictions.bias")
         .Head("nsp.output.weight", "cls.seq_relationship.weight")
         .Head("nsp.output.bias", "cls.seq_relationship.bias")
-        .Head("classifier.output.weight", "classifier.weight")
-        .Head("classifier.output.bias", "classifier.bias")
+        .BertTaskHeads()
         .Alias("LayerNorm.weight", "LayerNorm.gamma")
         .Alias("LayerNorm.bias", "LayerNorm.beta")
         // Saved by older transformers versions: a buffer of 0..P-1, and the decoder bias's tied twin.

@@ -11,8 +11,9 @@ namespace EncoderKit.Modeling.Families;
 /// norm, LayerNorms without bias (norm_bias), fused Wqkv, GeGLU with both halves in Wi, layer i global when
 /// i % global_attn_every_n_layers == 0 and otherwise a sliding window |i - j| &lt;= local_attention / 2, rotary
 /// base global_rope_theta on global layers and local_rope_theta on local ones, final norm. Heads: the MLM head
-/// (dense, activation, norm, decoder tied or not as tie_word_embeddings says) and sequence classification
-/// (cls or mean pooling per classifier_pooling, then the same dense / activation / norm, then the classifier).
+/// (dense, activation, norm, decoder tied or not as tie_word_embeddings says); sequence classification and
+/// multiple choice (cls or mean pooling per classifier_pooling, then the same dense / activation / norm, then the
+/// classifier); token classification and QA (the same head at every position, then the classifier).
 /// </summary>
 public sealed class ModernBert : IEncoderFamily
 {
@@ -38,21 +39,25 @@ public sealed class ModernBert : IEncoderFamily
 
         IReadOnlyList<string> architectures = c.Strings("architectures");
         bool Architecture(string suffix) => architectures.Any(a => a.EndsWith(suffix, StringComparison.Ordinal));
-        // Both task heads keep their transform under "head."; a classifier tensor is what tells them apart. Other
-        // task heads (token classification, QA) are not carried: their tensors then fail the load by name.
-        bool classifier = Architecture("ForSequenceClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        // Every task head keeps its transform under "head." and its output layer under "classifier." (QA too, with two
+        // labels); a classifier tensor tells them from the MLM head, and the architecture tells them from each other.
+        bool HasClassifier(string suffix) => Architecture(suffix) && (checkpoint?.HasHead("classifier.weight") ?? true);
         bool mlm = checkpoint is null ? Architecture("ForMaskedLM") : checkpoint.HasHead("head.dense.weight") && !checkpoint.HasHead("classifier.weight");
         string pooling = c.StringOrNull("classifier_pooling") ?? "cls";
+        ClassifierPooling Pooling() => pooling switch
+        {
+            "cls" => ClassifierPooling.Cls,
+            "mean" => ClassifierPooling.Mean,
+            _ => throw c.Invalid("classifier_pooling", $"'{pooling}' is neither 'cls' nor 'mean'"),
+        };
         IReadOnlyList<string> labels = c.LabelNames();
+        int labelCount = c.IntOrNull("num_labels") ?? labels.Count;
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(headTransform, TiedDecoder: c.Bool("tie_word_embeddings", true), DecoderBias: c.Bool("decoder_bias", true)));
-        if (classifier)
-            headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, pooling switch
-            {
-                "cls" => ClassifierPooling.Cls,
-                "mean" => ClassifierPooling.Mean,
-                _ => throw c.Invalid("classifier_pooling", $"'{pooling}' is neither 'cls' nor 'mean'"),
-            }, headTransform, Bias: true, labels));
+        if (HasClassifier("ForSequenceClassification")) headSpecs.Add(new ClassifierSpec(labelCount, Pooling(), headTransform, Bias: true, labels, c.ProblemType()));
+        if (HasClassifier("ForTokenClassification")) headSpecs.Add(new TokenClassifierSpec(labelCount, headTransform, Bias: true, labels));
+        if (HasClassifier("ForQuestionAnswering")) headSpecs.Add(new QuestionAnsweringSpec(headTransform, Dropout: true));
+        if (HasClassifier("ForMultipleChoice")) headSpecs.Add(new MultipleChoiceSpec(Pooling(), headTransform));
         // Where ModernBERT's dropouts sit: after the embedding norm; on the attention probabilities and (out_drop,
         // the same rate) on the attention output; on the gated features before Wo; between the head and the classifier.
         double attentionDropout = c.Double("attention_dropout", 0);
@@ -73,7 +78,7 @@ public sealed class ModernBert : IEncoderFamily
             dropout).Validated(c.File);
     }
 
-    public WeightMap Weights(EncoderSpec spec) => new WeightMap(BasePrefix)
+    public WeightMap Weights(EncoderSpec spec) => TaskHeadModules.Aggregate(new WeightMap(BasePrefix)
         .Base("embeddings.word", "embeddings.tok_embeddings.weight")
         .Base("embeddings.norm.weight", "embeddings.norm.weight")
         .Base("embeddings.norm.bias", "embeddings.norm.bias")
@@ -98,21 +103,26 @@ public sealed class ModernBert : IEncoderFamily
         .Head("mlm.transform.norm.bias", "head.norm.bias")
         .Head("mlm.decoder", "decoder.weight")
         .Head("mlm.decoder_bias", "decoder.bias")
-        .Head("classifier.transform.dense.weight", "head.dense.weight")
-        .Head("classifier.transform.dense.bias", "head.dense.bias")
-        .Head("classifier.transform.norm.weight", "head.norm.weight")
-        .Head("classifier.transform.norm.bias", "head.norm.bias")
-        .Head("classifier.output.weight", "classifier.weight")
-        .Head("classifier.output.bias", "classifier.bias")
         // With a tied decoder transformers ignores a stored decoder weight; so do we.
-        .Ignore(spec.Heads.Mlm is { TiedDecoder: true } ? @"decoder\.weight" : "(?!)");
+        .Ignore(spec.Heads.Mlm is { TiedDecoder: true } ? @"decoder\.weight" : "(?!)"), TaskHead);
+
+    // Every task head is stored as "head." (its transform) and "classifier." (its output layer), whichever task it is.
+    static readonly string[] TaskHeadModules = ["classifier", "token_classifier", "qa", "choice"];
+
+    static WeightMap TaskHead(WeightMap map, string module) => map
+        .Head(module + ".transform.dense.weight", "head.dense.weight")
+        .Head(module + ".transform.dense.bias", "head.dense.bias")
+        .Head(module + ".transform.norm.weight", "head.norm.weight")
+        .Head(module + ".transform.norm.bias", "head.norm.bias")
+        .Head(module + ".output.weight", "classifier.weight")
+        .Head(module + ".output.bias", "classifier.bias");
 
     /// <summary>
     /// ModernBertPreTrainedModel._init_weights: every Linear and the token embeddings truncated normal at ±
     /// initializer_cutoff_factor stds (3 when the config sets it null); std initializer_range for the embeddings, Wqkv
     /// and Wi; initializer_range / √(2 × layers) for both Wo, the head's dense and the decoder; hidden_size^-½ for
-    /// task classifiers. Biases zero, norms one, and the padding row is drawn like the rest (the truncated normal
-    /// overwrites what nn.Embedding zeroed).
+    /// every task head's classifier (sequence, token, QA, multiple choice). Biases zero, norms one, and the padding
+    /// row is drawn like the rest (the truncated normal overwrites what nn.Embedding zeroed).
     /// </summary>
     public InitRules Init(ConfigJson c, EncoderSpec spec)
     {
@@ -128,8 +138,7 @@ public sealed class ModernBert : IEncoderFamily
                 ("layers.{i}.mlp.output.weight", output),
                 ("mlm.transform.dense.weight", output),
                 ("mlm.decoder", output),
-                ("classifier.transform.dense.weight", output),
-                ("classifier.output.weight", 1 / Math.Sqrt(spec.Hidden)),
+                .. TaskHeadModules.SelectMany(m => new[] { (m + ".transform.dense.weight", output), (m + ".output.weight", 1 / Math.Sqrt(spec.Hidden)) }),
             ],
         };
     }

@@ -66,7 +66,7 @@ public sealed class NomicBert : IEncoderFamily
         var headSpecs = new List<HeadSpec>();
         if (mlm) headSpecs.Add(new MlmHeadSpec(new HeadTransformSpec(headAct, norm, DenseBias: fc1Bias), TiedDecoder: true, DecoderBias: fc1Bias));
         if (pooler) headSpecs.Add(new PoolerSpec());
-        if (classifier) headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, ClassifierPooling.Pooler, Transform: null, Bias: true, labels));
+        if (classifier) headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, ClassifierPooling.Pooler, Transform: null, Bias: true, labels, c.ProblemType()));
         // Where the remote code's dropouts sit: emb_drop after emb_ln (embd_pdrop), dropout_p of
         // scaled_dot_product_attention (attn_pdrop), dropout1 / dropout2 on the attention and MLP outputs before each
         // residual norm (resid_pdrop). The classifier's rate is assumed to be classifier_dropout, else resid_pdrop.

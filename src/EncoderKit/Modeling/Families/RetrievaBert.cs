@@ -24,7 +24,12 @@ namespace EncoderKit.Modeling.Families;
 /// num_key_value_heads × head_dim rows, head_dim = hidden_size / num_attention_heads, contiguous query groups;</item>
 /// <item>rotate-half RoPE on the first rotary_percent of each head after the projections (bias included),
 /// position ids 0..L-1 per row;</item>
-/// <item>the decoder weight is not stored (tied); no pooler, no NSP head; every LayerNorm has weight and bias;</item>
+/// <item>the decoder weight is not stored (tied); no NSP head; every LayerNorm has weight and bias;</item>
+/// <item>task heads copy MegatronBert's: classifier.{weight,bias} for sequence, token and multiple-choice
+/// classification, qa_outputs.{weight,bias} [2, H] for QA (start = [..., 0], end = [..., 1]); sequence classification
+/// and multiple choice read a pooler bert.pooler.dense + tanh on the first token of the final-LayerNorm output, which
+/// token classification and QA do not carry; dropout before the classifier at hidden_dropout_prob (classifier_dropout
+/// when set), none before QA;</item>
 /// <item>dropout and initialisation as MegatronBert's (hidden_dropout_prob, attention_probs_dropout_prob, both 0.1 by
 /// default; normal(0, initializer_range) weights).</item>
 /// </list>
@@ -50,7 +55,26 @@ public sealed class RetrievaBert : IEncoderFamily
         // MegatronBert's keys and defaults, and its places: after the embeddings, on the attention probabilities, on
         // each sub-block's output before its residual. The published config names no rate, so 0.1 applies (assumed).
         double hiddenDropout = c.Double("hidden_dropout_prob", 0.1);
-        bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? c.Strings("architectures").Any(a => a.EndsWith("ForMaskedLM", StringComparison.Ordinal));
+        IReadOnlyList<string> architectures = c.Strings("architectures");
+        bool Architecture(string suffix) => architectures.Any(a => a.EndsWith(suffix, StringComparison.Ordinal));
+        bool mlm = checkpoint?.HasHead("cls.predictions.bias") ?? Architecture("ForMaskedLM");
+        // As MegatronBert's task classes: sequence, token and multiple-choice classifiers all store "classifier.*",
+        // the architecture says which; QA stores "qa_outputs.*". Sequence classification and multiple choice read
+        // the pooler, which only they carry (add_pooling_layer).
+        bool classifier = Architecture("ForSequenceClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        bool tokens = Architecture("ForTokenClassification") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        bool choice = Architecture("ForMultipleChoice") && (checkpoint?.HasHead("classifier.weight") ?? true);
+        bool spans = checkpoint?.HasHead("qa_outputs.weight") ?? Architecture("ForQuestionAnswering");
+        bool pooler = checkpoint?.HasBase("pooler.dense.weight") ?? (classifier || choice);
+        IReadOnlyList<string> labels = c.LabelNames();
+        int labelCount = c.IntOrNull("num_labels") ?? labels.Count;
+        var headSpecs = new List<HeadSpec>();
+        if (mlm) headSpecs.Add(new MlmHeadSpec(new HeadTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true));
+        if (pooler) headSpecs.Add(new PoolerSpec());
+        if (classifier) headSpecs.Add(new ClassifierSpec(labelCount, ClassifierPooling.Pooler, Transform: null, Bias: true, labels, c.ProblemType()));
+        if (tokens) headSpecs.Add(new TokenClassifierSpec(labelCount, Transform: null, Bias: true, labels));
+        if (spans) headSpecs.Add(new QuestionAnsweringSpec(Transform: null, Dropout: false));
+        if (choice) headSpecs.Add(new MultipleChoiceSpec(ClassifierPooling.Pooler, Transform: null));
 
         return new EncoderSpec(
             c.Int("num_hidden_layers", 48), hidden,
@@ -61,7 +85,7 @@ public sealed class RetrievaBert : IEncoderFamily
             norm,
             new NormPlacement(PreNorm: true, FirstLayerAttentionNorm: true, FinalNorm: true),
             new RopeSpec(c.Double("rope_theta", 10_000), LocalBase: null, c.Double("rotary_percent", 1.0), Interleaved: false, c.Int("max_position_embeddings", 2048)),
-            new HeadsSpec(mlm ? [new MlmHeadSpec(new HeadTransformSpec(Activation.Gelu, norm, DenseBias: true), TiedDecoder: true, DecoderBias: true)] : []),
+            new HeadsSpec(headSpecs),
             new DropoutSpec(Embedding: hiddenDropout, AttentionProbabilities: c.Double("attention_probs_dropout_prob", 0.1), AttentionOutput: hiddenDropout,
                 MlpInner: 0, MlpOutput: hiddenDropout, Classifier: c.DoubleOrNull("classifier_dropout") ?? hiddenDropout))
             .Validated(c.File);
@@ -87,7 +111,10 @@ public sealed class RetrievaBert : IEncoderFamily
         .Head("mlm.transform.dense.bias", "cls.predictions.transform.dense.bias")
         .Head("mlm.transform.norm.weight", "cls.predictions.transform.LayerNorm.weight")
         .Head("mlm.transform.norm.bias", "cls.predictions.transform.LayerNorm.bias")
-        .Head("mlm.decoder_bias", "cls.predictions.bias");
+        .Head("mlm.decoder_bias", "cls.predictions.bias")
+        .Base("pooler.dense.weight", "pooler.dense.weight")
+        .Base("pooler.dense.bias", "pooler.dense.bias")
+        .BertTaskHeads();
 
     /// <summary>As MegatronBertPreTrainedModel._init_weights (assumed, like the layout): Linear and Embedding normal(0, initializer_range, default 0.02), the padding row zero, biases zero, LayerNorms one.</summary>
     public InitRules Init(ConfigJson config, EncoderSpec spec) =>

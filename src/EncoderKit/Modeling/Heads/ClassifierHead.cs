@@ -1,7 +1,5 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using EncoderKit.Modeling.Blocks;
 
 namespace EncoderKit.Modeling.Heads;
 
@@ -10,7 +8,8 @@ public enum ClassifierPooling { Cls, Mean, Pooler }
 /// <summary>Sequence classification: pooled vector, optional transform, dropout, then a linear layer to the labels.</summary>
 /// <param name="Pooling">Pooler: the pooler head's output (listed before this head); Cls / Mean: pooled last hidden state.</param>
 /// <param name="Transform">Between pooling and the output: ModernBERT's dense / activation / norm, or RoBERTa's dense / tanh; null for BERT.</param>
-public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames) : HeadSpec
+/// <param name="Problem">config.json's problem_type; null when unset (transformers then decides from the labels it is given).</param>
+public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadTransformSpec? Transform, bool Bias, IReadOnlyList<string> LabelNames, ProblemType? Problem = null) : HeadSpec
 {
     public override string Module => "classifier";
     public override string Output => "classifier_logits";
@@ -18,30 +17,13 @@ public sealed record ClassifierSpec(int Labels, ClassifierPooling Pooling, HeadT
     public override IReadOnlyList<string> Reads => Pooling == ClassifierPooling.Pooler ? [PoolerSpec.OutputName] : [];
 
     public override Head Build(EncoderSpec spec, Parameter wordEmbeddings, IParameterSource source) =>
-        new ClassifierHead(Module, spec.Hidden, this, spec.Dropout.Classifier, source);
+        new ClassifierHead(Module, spec.Hidden, Pooling, Transform, Labels, Bias, spec.Dropout.Classifier, source);
 }
 
-/// <summary>[B, labels] logits from the pooled sequence.</summary>
-public sealed class ClassifierHead : Head
+/// <summary>[B, labels] logits from the pooled sequence (sequence classification; multiple choice with one label).</summary>
+public sealed class ClassifierHead(string name, int hidden, ClassifierPooling pooling, HeadTransformSpec? transform, int labels, bool bias, double dropout, IParameterSource source)
+    : ProjectionHead(name, hidden, transform, labels, bias, dropout, source)
 {
-    readonly ClassifierPooling pooling;
-    readonly double dropout;
-    readonly HeadTransform? transform;
-    readonly Dense output;
-
-    public ClassifierHead(string name, int hidden, ClassifierSpec spec, double dropout, IParameterSource source) : base(name)
-    {
-        pooling = spec.Pooling;
-        this.dropout = dropout;
-        if (spec.Transform is not null)
-        {
-            transform = new HeadTransform(name + ".transform", hidden, spec.Transform, source);
-            register_module("transform", transform);
-        }
-        output = new Dense(name + ".output", hidden, spec.Labels, spec.Bias, source);
-        register_module("output", output);
-    }
-
     public override Tensor Forward(HeadInputs inputs)
     {
         using var scope = NewDisposeScope();
@@ -51,7 +33,6 @@ public sealed class ClassifierHead : Head
             ClassifierPooling.Cls => inputs.LastHiddenState.select(1, 0),
             _ => EncoderNetwork.MeanPool(inputs.LastHiddenState, inputs.AttentionMask),
         };
-        Tensor features = transform?.forward(pooled) ?? pooled;
-        return output.forward(Blocks.Dropout.Apply(features, dropout, training)).MoveToOuterDisposeScope();
+        return Project(pooled).MoveToOuterDisposeScope();
     }
 }

@@ -22,6 +22,12 @@ public abstract record HeadSpec
     /// <summary>Outputs of other heads this one reads; they are listed before it, and computed whenever it is.</summary>
     public virtual IReadOnlyList<string> Reads => [];
 
+    /// <summary>
+    /// The outputs a caller sees, from the module's one tensor: itself under <see cref="Output"/>, unless the head
+    /// splits it (QA's [B, L, 2] into start and end logits) or drops a unit axis (multiple choice's one score per row).
+    /// </summary>
+    public virtual IEnumerable<(string Name, Tensor Value)> Named(Tensor output) => [(Output, output)];
+
     /// <param name="wordEmbeddings">The word-embedding matrix [V, H], for decoders tied to it.</param>
     public abstract Head Build(EncoderSpec spec, Parameter wordEmbeddings, IParameterSource source);
 }
