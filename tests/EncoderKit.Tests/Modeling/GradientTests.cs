@@ -17,9 +17,9 @@ namespace EncoderKit.Tests.Modeling;
 [Collection(GlobalRandomCollection.Name)]
 public sealed class GradientTests
 {
-    public static TheoryData<string> Loadable => new(ReferenceFixtures.All);
+    public static TheoryData<string> Fixtures => new(ReferenceFixtures.All);
 
-    public static TheoryData<string> LoadableWithGradients => new(ReferenceFixtures.All.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
+    public static TheoryData<string> FixturesWithGradients => new(ReferenceFixtures.All.Where(n => ReferenceFixtures.Meta(n)["gradients"] is not null));
 
     [Fact]
     public void InferenceModeTurnsGradModeOff()
@@ -31,7 +31,7 @@ public sealed class GradientTests
         using (enable_grad()) Assert.True(is_grad_enabled());
     }
 
-    [Theory, MemberData(nameof(Loadable))]
+    [Theory, MemberData(nameof(Fixtures))]
     public void BackwardInTrainingModeGivesEveryParameterAFiniteGradient(string name)
     {
         using var fixture = new Fixture(name);
@@ -53,7 +53,7 @@ public sealed class GradientTests
         }
     }
 
-    [Theory, MemberData(nameof(LoadableWithGradients))]
+    [Theory, MemberData(nameof(FixturesWithGradients))]
     public void GradientsMatchReference(string name)
     {
         string folder = ReferenceData.Model(name);
