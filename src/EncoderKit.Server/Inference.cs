@@ -8,7 +8,8 @@ namespace EncoderKit.Server;
 
 /// <summary>How one request wants its inputs read.</summary>
 /// <param name="Truncate">Null: the server's --auto-truncate.</param>
-public sealed record InputSettings(bool? Truncate = null, TruncationSide Direction = TruncationSide.Right, string? PromptName = null);
+/// <param name="Field">What the route calls its inputs, for error messages ("inputs" in TEI, "input" in OpenAI).</param>
+public sealed record InputSettings(bool? Truncate = null, TruncationSide Direction = TruncationSide.Right, string? PromptName = null, string Field = "inputs");
 
 /// <summary>
 /// What the routes ask of the model, without a tensor in sight for them: validation and tokenization on the caller's
@@ -49,6 +50,9 @@ public sealed class Inference : IAsyncDisposable
     public string? DefaultPrompt { get; }
 
     public string ModelName => _options.ServedModelName ?? Encoder.ModelId;
+
+    /// <summary>Requests admitted and not yet answered.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Admits a request while fewer than --max-concurrent-requests are in flight; dispose the result when it is answered.</summary>
     public IDisposable Admit()
@@ -116,7 +120,7 @@ public sealed class Inference : IAsyncDisposable
     /// </summary>
     public (TokenizedText[] Rows, int PromptLength) Tokenize(IReadOnlyList<TextOrIds> inputs, InputSettings settings)
     {
-        CheckCount(inputs.Count);
+        CheckCount(inputs.Count, settings.Field);
         string? prompt = settings.PromptName is { } name ? NamedPrompt(name, "prompt_name") : DefaultPrompt;
         bool truncate = settings.Truncate ?? _options.AutoTruncate;
         var options = new EncodeOptions { MaxLength = MaxInputLength, TruncationSide = settings.Direction };
@@ -125,16 +129,16 @@ public sealed class Inference : IAsyncDisposable
         {
             if (inputs[i].Ids is { } ids)
             {
-                rows[i] = new TokenizedText(CheckIds(ids, truncate, settings.Direction));
+                rows[i] = new TokenizedText(CheckIds(ids, truncate, settings));
                 continue;
             }
             string text = inputs[i].Text!;
-            if (text.Length == 0) throw new ApiError(ApiErrorType.Empty, "`inputs` cannot be empty", "inputs");
+            if (text.Length == 0) throw Empty(settings.Field);
             Tokenization.Encoding encoding = Encoder.Tokenizer.Encode(TextPreparation.Prepare(prompt + text, Encoder.DoLowerCase), null, options);
             if (encoding.Truncated && !truncate)
             {
                 int full = Encoder.Tokenizer.Encode(TextPreparation.Prepare(prompt + text, Encoder.DoLowerCase)).Length;
-                throw TooLong(full);
+                throw TooLong(full, settings.Field);
             }
             rows[i] = new TokenizedText(encoding.Ids, encoding.TypeIds);
         }
@@ -144,25 +148,27 @@ public sealed class Inference : IAsyncDisposable
         return (rows, promptLength);
     }
 
-    void CheckCount(int count)
+    void CheckCount(int count, string field)
     {
-        if (count == 0) throw new ApiError(ApiErrorType.Empty, "`inputs` cannot be empty", "inputs");
+        if (count == 0) throw Empty(field);
         if (count > _options.MaxClientBatchSize)
-            throw new ApiError(ApiErrorType.Validation, $"batch size {count} > maximum allowed batch size {_options.MaxClientBatchSize}", "inputs");
+            throw new ApiError(ApiErrorType.Validation, $"batch size {count} > maximum allowed batch size {_options.MaxClientBatchSize}", field);
     }
 
-    ApiError TooLong(int tokens) =>
-        new(ApiErrorType.Validation, $"Input validation error: `inputs` must have less than {MaxInputLength} tokens. Given: {tokens}", "inputs");
+    static ApiError Empty(string field) => new(ApiErrorType.Empty, $"`{field}` cannot be empty", field);
 
-    int[] CheckIds(int[] ids, bool truncate, TruncationSide direction)
+    ApiError TooLong(int tokens, string field) =>
+        new(ApiErrorType.Validation, $"Input validation error: `{field}` must have less than {MaxInputLength} tokens. Given: {tokens}", field);
+
+    int[] CheckIds(int[] ids, bool truncate, InputSettings settings)
     {
-        if (ids.Length == 0) throw new ApiError(ApiErrorType.Empty, "`inputs` cannot be empty", "inputs");
+        if (ids.Length == 0) throw Empty(settings.Field);
         int vocab = Encoder.Tokenizer.VocabSize;
         foreach (int id in ids)
-            if (id >= vocab) throw new ApiError(ApiErrorType.Tokenizer, $"token id {id} is not in the model's vocabulary of {vocab}", "inputs");
+            if (id >= vocab) throw new ApiError(ApiErrorType.Tokenizer, $"token id {id} is not in the model's vocabulary of {vocab}", settings.Field);
         if (MaxInputLength is not int max || ids.Length <= max) return ids;
-        if (!truncate) throw TooLong(ids.Length);
-        return direction == TruncationSide.Right ? ids[..max] : ids[^max..];
+        if (!truncate) throw TooLong(ids.Length, settings.Field);
+        return settings.Direction == TruncationSide.Right ? ids[..max] : ids[^max..];
     }
 
     string NamedPrompt(string name, string field) => Encoder.Prompts.TryGetValue(name, out string? prompt) ? prompt
@@ -172,7 +178,7 @@ public sealed class Inference : IAsyncDisposable
     /// <summary>TEI's /tokenize: each token's id, text, whether it is special, and its UTF-8 byte span in prompt + input (none for special tokens).</summary>
     public IReadOnlyList<IReadOnlyList<SimpleToken>> TokenizeForDisplay(IReadOnlyList<string> texts, bool addSpecialTokens, string? promptName)
     {
-        CheckCount(texts.Count);
+        CheckCount(texts.Count, "inputs");
         string? prompt = promptName is { } name ? NamedPrompt(name, "prompt_name") : DefaultPrompt;
         var options = new EncodeOptions { AddSpecialTokens = addSpecialTokens };
         return [.. texts.Select(text =>
@@ -215,7 +221,7 @@ public sealed class Inference : IAsyncDisposable
     /// <summary>TEI's /decode.</summary>
     public IReadOnlyList<string> Decode(IReadOnlyList<int[]> idLists, bool skipSpecialTokens)
     {
-        CheckCount(idLists.Count);
+        CheckCount(idLists.Count, "ids");
         int vocab = Encoder.Tokenizer.VocabSize;
         foreach (int id in idLists.SelectMany(ids => ids))
             if (id >= vocab) throw new ApiError(ApiErrorType.Tokenizer, $"token id {id} is not in the model's vocabulary of {vocab}", "ids");

@@ -57,7 +57,7 @@ static class Routes
             string format = body.String("encoding_format") ?? "float";
             if (format is not ("float" or "base64"))
                 throw ApiError.BadJson($"`encoding_format` must be \"float\" or \"base64\", not \"{format}\"", "encoding_format");
-            (float[][] vectors, long tokens) = await inference.EmbedAsync(inputs, new InputSettings(), body.Count("dimensions"), normalize: true, ct);
+            (float[][] vectors, long tokens) = await inference.EmbedAsync(inputs, new InputSettings(Field: "input"), body.Count("dimensions"), normalize: true, ct);
             return new Dictionary<string, object>
             {
                 ["object"] = "list",
@@ -140,8 +140,11 @@ static class Routes
                 _ => new ApiError(ApiErrorType.Backend, "the model failed to compute this request; the server log has the details"),
             };
             if (error.Type == ApiErrorType.Backend && e is not ApiError) logger.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+            // A body refused unread cannot be drained on this connection: say so, and send the answer before it closes.
+            if (error.Status == StatusCodes.Status413PayloadTooLarge) context.Response.Headers.Connection = "close";
             if (openAi) await error.WriteOpenAiAsync(context.Response);
             else await error.WriteTeiAsync(context.Response);
+            await context.Response.CompleteAsync();
         }
     }
 }
