@@ -37,13 +37,20 @@ public sealed class EncoderServer : IAsyncDisposable
 
     public Inference Inference => _inference;
 
-    /// <summary>The options from appsettings.json in <paramref name="contentRoot"/>, environment variables, then <paramref name="overrides"/> (the command line).</summary>
-    public static ServerOptions ReadOptions(string contentRoot, IEnumerable<KeyValuePair<string, string?>> overrides)
+    /// <summary>
+    /// The options from appsettings.json in <paramref name="contentRoot"/>, then environment variables (Serve__Port, as
+    /// ASP.NET Core names them), then <paramref name="overrides"/> (the command line).
+    /// </summary>
+    /// <param name="environment">The variables to read (the CLI passes its invocation's); only Serve__* ones count.</param>
+    public static ServerOptions ReadOptions(string contentRoot, IEnumerable<KeyValuePair<string, string?>> environment,
+        IEnumerable<KeyValuePair<string, string?>> overrides)
     {
+        string prefix = ServerOptions.Section + "__";
         IConfiguration configuration = new ConfigurationBuilder()
             .SetBasePath(contentRoot)
             .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
+            .AddInMemoryCollection(environment.Where(v => v.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .Select(v => KeyValuePair.Create(v.Key.Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), v.Value)))
             .AddInMemoryCollection(overrides)
             .Build();
         var options = new ServerOptions();

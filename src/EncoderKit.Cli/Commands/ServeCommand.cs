@@ -39,7 +39,7 @@ static class ServeCommand
             // Only what the command line says overrides appsettings.json and the environment.
             var overrides = keys.Keys.Where(o => parsed.GetResult(o) is { Implicit: false })
                 .Select(o => KeyValuePair.Create<string, string?>($"{ServerOptions.Section}:{keys[o]}", parsed.GetResult(o)!.Tokens.LastOrDefault()?.Value ?? "true"));
-            ServerOptions options = EncoderServer.ReadOptions(Directory.GetCurrentDirectory(), [.. overrides]);
+            ServerOptions options = EncoderServer.ReadOptions(Directory.GetCurrentDirectory(), cli.Environment, [.. overrides]);
             SentenceEncoderOptions encoderOptions = EncoderServer.EncoderOptions(options, cli.Notes);
             string folder = await DownloadProgressView.ResolveAsync(cli, encoderOptions.Model!, parsed.GetValue(revision), cli.Hub(), cancellationToken);
             using SentenceEncoder encoder = SentenceEncoder.Load(folder, encoderOptions);
