@@ -95,4 +95,34 @@ public class ServerConcurrencyTests(ServedModel model) : IClassFixture<ServedMod
         // "first" ran in the batch already taken; "gone" was never run: only "next" added one.
         Assert.Equal(batchesBefore + 1, served.Server.Inference.Batcher.Batches);
     }
+
+    [Fact, Trait("speed", "slow")]
+    public async Task Sixty_four_clients_of_twenty_mixed_requests_each_get_their_own_answers()
+    {
+        await using Served served = await model.StartAsync(o => o.MaxBatchTokens = 2048);
+        string[] texts = [.. Enumerable.Range(0, 40).Select(i => string.Join(' ', Enumerable.Range(0, 1 + i * 37 % 90).Select(w => $"w{(w * 7 + i) % 50}")))];
+        float[][] alone = model.Encoder.Encode(texts, options: new EmbedOptions { Normalize = true });
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(client => Task.Run(async () =>
+        {
+            for (int r = 0; r < 20; r++)
+            {
+                int[] picks = [(client * 20 + r) % texts.Length, (client * 3 + r * 11) % texts.Length];
+                string[] inputs = r % 2 == 0 ? [texts[picks[0]]] : [texts[picks[0]], texts[picks[1]]];
+                using HttpResponseMessage response = await served.PostAsync("/embed", new { inputs });
+                string body = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    failures.Add($"client {client} request {r}: {(int)response.StatusCode} {body}");
+                    continue;
+                }
+                float[][] got = Served.Vectors(JsonDocument.Parse(body).RootElement);
+                for (int k = 0; k < inputs.Length; k++)
+                    if (got[k].Zip(alone[picks[k]]).Max(p => Math.Abs(p.First - p.Second)) > 1e-5f)
+                        failures.Add($"client {client} request {r} input {k}: not the single-request answer for text {picks[k]}");
+            }
+        })));
+        Assert.Empty(failures);
+        Assert.True(served.Server.Inference.Batcher.Batches < 64 * 20, "requests were never merged into shared batches");
+    }
 }
