@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -99,6 +100,13 @@ public sealed class EncoderServer : IAsyncDisposable
             });
             WebApplication app = builder.Build();
             ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EncoderKit.Server");
+            app.Use(async (context, next) =>
+            {
+                long start = Stopwatch.GetTimestamp();
+                await next(context);
+                logger.LogInformation("{Method} {Path} {Status} {Milliseconds:F1} ms", context.Request.Method, context.Request.Path,
+                    context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            });
             if (options.ApiKey is { } key) app.Use(RequireKey(key));
             Routes.Map(app, inference, logger);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -43,6 +43,7 @@ static class ServeCommand
             SentenceEncoderOptions encoderOptions = EncoderServer.EncoderOptions(options, cli.Notes);
             string folder = await DownloadProgressView.ResolveAsync(cli, encoderOptions.Model!, parsed.GetValue(revision), cli.Hub(), cancellationToken);
             using SentenceEncoder encoder = SentenceEncoder.Load(folder, encoderOptions);
+            encoder.Encode(["warm-up"], cancellationToken: cancellationToken);   // first-call allocations before /health says ready
             await using EncoderServer server = await EncoderServer.StartAsync(encoder, options, new NotesProvider(cli.Notes), cancellationToken);
             cli.Error.WriteLine($"encoderkit: serving {encoder.ModelId} on {server.Address}");
             try
