@@ -38,9 +38,12 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
     readonly Task _loop;
     long _batches, _submitted;
 
-    public EmbeddingBatcher(SentenceEncoder encoder, int maxBatchTokens)
+    readonly ServerMetrics? _metrics;
+
+    public EmbeddingBatcher(SentenceEncoder encoder, int maxBatchTokens, ServerMetrics? metrics = null)
     {
         _encoder = encoder;
+        _metrics = metrics;
         _maxBatchTokens = maxBatchTokens;
         _loop = Task.Run(LoopAsync);
     }
@@ -125,6 +128,7 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
         TokenizedText[] rows = [.. batch.SelectMany(p => p.Rows)];
         EmbedSettings settings = batch[0].Settings;
         Interlocked.Increment(ref _batches);
+        _metrics?.Batch(batch.Count, (long)rows.Length * batch.Max(p => p.LongestRow));
         try
         {
             var options = new EmbedOptions { TruncateDim = settings.Dimensions, Normalize = settings.Normalize, MaxBatchTokens = _maxBatchTokens, BatchSize = rows.Length };

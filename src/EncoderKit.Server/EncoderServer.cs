@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -103,6 +104,13 @@ public sealed class EncoderServer : IAsyncDisposable
             app.Use(async (context, next) =>
             {
                 long start = Stopwatch.GetTimestamp();
+                // Counted as the answer starts, so a client that has read its answer finds it in /metrics.
+                context.Response.OnStarting(() =>
+                {
+                    string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                    inference.Metrics.Request(route, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    return Task.CompletedTask;
+                });
                 await next(context);
                 logger.LogInformation("{Method} {Path} {Status} {Milliseconds:F1} ms", context.Request.Method, context.Request.Path,
                     context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalMilliseconds);

@@ -35,7 +35,7 @@ public sealed class Inference : IAsyncDisposable
             _ => null,
         };
         DefaultPrompt = options.DefaultPrompt ?? (options.DefaultPromptName is { } name ? NamedPrompt(name, "--default-prompt-name") : encoder.ResolvePrompt(null, null));
-        _batcher = new EmbeddingBatcher(encoder, options.MaxBatchTokens);
+        _batcher = new EmbeddingBatcher(encoder, options.MaxBatchTokens, Metrics);
     }
 
     public SentenceEncoder Encoder { get; }
@@ -43,6 +43,8 @@ public sealed class Inference : IAsyncDisposable
     public ServerOptions Options => _options;
 
     public EmbeddingBatcher Batcher => _batcher;
+
+    public ServerMetrics Metrics { get; } = new();
 
     /// <summary>Tokens an input may have, special tokens included; null: unbounded.</summary>
     public int? MaxInputLength { get; }

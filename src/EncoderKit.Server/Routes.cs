@@ -22,6 +22,7 @@ static class Routes
 
         app.MapGet("/health", () => Results.Ok());
         app.MapGet("/info", () => Results.Json(Info(inference)));
+        app.MapGet("/metrics", () => Results.Text(inference.Metrics.Render(inference.Batcher.QueueSize), "text/plain; version=0.0.4"));
 
         app.MapPost("/embed", Tei(compute: true, async (body, ct) =>
         {
@@ -141,10 +142,11 @@ static class Routes
             };
             if (error.Type == ApiErrorType.Backend && e is not ApiError) logger.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
             // A body refused unread cannot be drained on this connection: say so, and send the answer before it closes.
-            if (error.Status == StatusCodes.Status413PayloadTooLarge) context.Response.Headers.Connection = "close";
+            bool refusedUnread = error.Status == StatusCodes.Status413PayloadTooLarge;
+            if (refusedUnread) context.Response.Headers.Connection = "close";
             if (openAi) await error.WriteOpenAiAsync(context.Response);
             else await error.WriteTeiAsync(context.Response);
-            await context.Response.CompleteAsync();
+            if (refusedUnread) await context.Response.CompleteAsync();
         }
     }
 }

@@ -180,3 +180,39 @@ public class ServerRouteTests(ServedModel model) : IClassFixture<ServedModel>
         Served.AssertTeiError(await Served.ReadAsync(response, 424), "Backend");
     }
 }
+
+/// <summary>/metrics in Prometheus' text format, its counters moving with the requests sent.</summary>
+public class ServerMetricsTests(ServedModel model) : IClassFixture<ServedModel>
+{
+    static readonly System.Text.RegularExpressions.Regex Sample = new(@"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*=""[^""]*""(,[a-zA-Z_][a-zA-Z0-9_]*=""[^""]*"")*\})? [-+]?(\d+(\.\d+)?([eE][-+]?\d+)?|\+Inf|NaN)$");
+
+    static async Task<Dictionary<string, double>> Scrape(Served served)
+    {
+        using HttpResponseMessage response = await served.Client.GetAsync("/metrics");
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var samples = new Dictionary<string, double>();
+        foreach (string line in (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("# HELP ", StringComparison.Ordinal) || line.StartsWith("# TYPE ", StringComparison.Ordinal)) continue;
+            Assert.Matches(Sample, line);
+            int space = line.LastIndexOf(' ');
+            samples[line[..space]] = double.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return samples;
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_route_and_status_and_batches()
+    {
+        await using Served served = await model.StartAsync();
+        for (int i = 0; i < 3; i++) Assert.Single(Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = $"text {i}" })));
+        using (HttpResponseMessage bad = await served.PostAsync("/embed", """{"inputs": []}""")) Assert.Equal(400, (int)bad.StatusCode);
+        Dictionary<string, double> samples = await Scrape(served);
+        Assert.Equal(3, samples["te_request_count{route=\"/embed\",status=\"200\"}"]);
+        Assert.Equal(1, samples["te_request_count{route=\"/embed\",status=\"400\"}"]);
+        Assert.Equal(3, samples["te_batch_next_size_count"]);
+        Assert.Equal(3, samples["te_batch_next_size_bucket{le=\"1\"}"]);   // one request each, sent one after another
+        Assert.Equal(0, samples["te_queue_size"]);
+        Assert.Equal(4, samples["te_request_duration_count"]);
+    }
+}
