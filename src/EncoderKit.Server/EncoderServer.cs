@@ -24,6 +24,8 @@ namespace EncoderKit.Server;
 /// </summary>
 public sealed class EncoderServer : IAsyncDisposable
 {
+    const string LogCategory = "EncoderKit.Server";
+
     readonly WebApplication _app;
     readonly Inference _inference;
 
@@ -91,6 +93,8 @@ public sealed class EncoderServer : IAsyncDisposable
             WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
             builder.Logging.ClearProviders();
             if (logs is not null) builder.Logging.AddProvider(logs);
+            // One line per request is ours; ASP.NET Core's own chatter only from warnings up.
+            builder.Logging.AddFilter((category, level) => category == LogCategory || level >= LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.Limits.MaxRequestBodySize = options.PayloadLimit;
@@ -100,7 +104,7 @@ public sealed class EncoderServer : IAsyncDisposable
                 else throw new EncoderKitException(ErrorKind.BadInput, $"'{options.Host}' is not an IP address or localhost", field: "--host");
             });
             WebApplication app = builder.Build();
-            ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EncoderKit.Server");
+            ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
             app.Use(async (context, next) =>
             {
                 long start = Stopwatch.GetTimestamp();
