@@ -91,7 +91,7 @@ static class EmbedBench
         }
     }
 
-    static ConfigJson PickConfig(string? file)
+    internal static ConfigJson PickConfig(string? file)
     {
         if (file is not null) return ConfigJson.Load(file);
         ConfigJson modern = ConfigJson.Parse(ModernBertBase, "ModernBERT-base shape (built in)");
@@ -100,7 +100,7 @@ static class EmbedBench
     }
 
     /// <summary>A WordPiece vocabulary of the special tokens and 5,000 whole words "w0" … "w4999": one token per word.</summary>
-    static Tokenizer SyntheticTokenizer(string dir)
+    internal static Tokenizer SyntheticTokenizer(string dir)
     {
         string vocab = Path.Combine(dir, "vocab.txt");
         File.WriteAllLines(vocab, new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }.Concat(Enumerable.Range(0, 5000).Select(i => $"w{i}")));
@@ -108,7 +108,7 @@ static class EmbedBench
     }
 
     /// <summary>Texts of 8–298 words (10–300 tokens with [CLS] and [SEP]), lengths log-uniform.</summary>
-    static string[] Texts(int count, int seed)
+    internal static string[] Texts(int count, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(_ =>
