@@ -124,7 +124,7 @@ internal sealed class NormalizedText
         return c;
     }
 
-    /// <summary>Starts rewriting this text; append the new units with their alignments, then <see cref="Commit"/>.</summary>
+    /// <summary>Starts rewriting this text; append the new units with their alignments, then <see cref="Writer.Commit"/>.</summary>
     public Writer Rewrite(int capacityHint = 0) => new(this, Math.Max(capacityHint, _length));
 
     /// <summary>Collects the new normalized form of a <see cref="NormalizedText"/>.</summary>
