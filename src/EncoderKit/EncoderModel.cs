@@ -128,7 +128,7 @@ public sealed class EncoderModel : IDisposable
         AtomicFile.Write(Path.Combine(folder, "config.json"), stream =>
         {
             using var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
-            ConfigAsSaved().WriteTo(writer);
+            PythonJson.Write(writer, ConfigAsSaved());
         });
         if (Path.GetFullPath(folder) == Path.GetFullPath(Folder)) return;
         foreach (string file in TokenizerFiles.Where(f => File.Exists(Path.Combine(Folder, f))))

@@ -48,6 +48,40 @@ internal static class PythonJson
         return copy.GetBuffer().AsMemory(0, (int)copy.Length);
     }
 
+    /// <summary>
+    /// Writes <paramref name="node"/> as Python's <c>json.dump</c> does: NaN and ±Infinity as the bare literals it reads
+    /// back (System.Text.Json refuses to write them), everything else as usual.
+    /// </summary>
+    public static void Write(Utf8JsonWriter writer, JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                writer.WriteStartObject();
+                foreach (var (key, value) in o)
+                {
+                    writer.WritePropertyName(key);
+                    Write(writer, value);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonArray a:
+                writer.WriteStartArray();
+                foreach (JsonNode? item in a) Write(writer, item);
+                writer.WriteEndArray();
+                break;
+            case JsonValue v when v.TryGetValue(out double d) && !double.IsFinite(d):
+                writer.WriteRawValue(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity", skipInputValidation: true);
+                break;
+            case null:
+                writer.WriteNullValue();
+                break;
+            default:
+                node.WriteTo(writer);
+                break;
+        }
+    }
+
     /// <summary>A short rendering of a value for messages; unlike ToJsonString it never throws (NaN included).</summary>
     public static string Describe(JsonNode? node)
     {

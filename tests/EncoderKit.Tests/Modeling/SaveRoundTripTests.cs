@@ -91,6 +91,29 @@ public sealed class SaveRoundTripTests
             Assert.True(value.equal(afterByName[name]).all().item<bool>(), $"{name} differs after save in {other} → reload");
     }
 
+    [Fact]
+    public void NonFiniteConfigValuesAreWrittenAsPythonWritesThem()
+    {
+        // Python's json reads and writes NaN / Infinity as bare literals; a config holding one must save, not crash.
+        using var folder = TempFolder.FromReference("bert");
+        var config = JsonNode.Parse(File.ReadAllText(folder.File("config.json")))!.AsObject();
+        config["custom_nan"] = 0; config["custom_inf"] = 0; config["custom_list"] = new JsonArray(1, 0);
+        string text = config.ToJsonString().Replace("\"custom_nan\":0", "\"custom_nan\":NaN")
+            .Replace("\"custom_inf\":0", "\"custom_inf\":-Infinity").Replace("[1,0]", "[1,Infinity]");
+        File.WriteAllText(folder.File("config.json"), text);
+        using var saved = new TempFolder();
+
+        using (var model = EncoderModel.Load(folder.Path)) model.Save(saved.Path);
+
+        string written = File.ReadAllText(saved.File("config.json"));
+        Assert.Contains("\"custom_nan\": NaN", written);
+        Assert.Contains("\"custom_inf\": -Infinity", written);
+        Assert.Contains("Infinity", written.Split("\"custom_list\"")[1].Split(']')[0]);
+        using var reloaded = EncoderModel.Load(saved.Path);
+        Assert.True(double.IsNaN(reloaded.Config.Double("custom_nan", 0)));
+        Assert.Equal(double.NegativeInfinity, reloaded.Config.Double("custom_inf", 0));
+    }
+
     static void AssertConfigKeptBut(string originalFolder, string savedFolder, string torchDtype)
     {
         var original = JsonNode.Parse(File.ReadAllText(Path.Combine(originalFolder, "config.json")))!.AsObject();
