@@ -46,8 +46,8 @@ static class ClassifyCommand
             };
             if (parsed.GetValue(batchSize) is < 1) throw new EncoderKitException(ErrorKind.BadInput, "the batch size must be at least 1", field: "--batch-size");
             List<InputText> texts = TextInput.Read(cli, single is null ? [] : [single], parsed.GetValue(input), parsed.GetValue(jsonl));
-            if (texts.FirstOrDefault(t => t.Ids is not null) is { } tokenized)
-                throw new EncoderKitException(ErrorKind.BadInput, "classify takes texts, not input_ids", parsed.GetValue(input) ?? "stdin", $"line {tokenized.Line}");
+            if (texts.FindIndex(t => t.Ids is not null) is int tokenized and >= 0)
+                throw new EncoderKitException(ErrorKind.BadInput, "classify takes texts, not input_ids", parsed.GetValue(input) ?? "stdin", $"line {texts[tokenized].Line}");
             using var encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             var classifier = new TextClassifier(encoder, cli.Warnings);
             int? k = parsed.GetValue(topK);
