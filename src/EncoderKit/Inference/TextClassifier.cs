@@ -64,10 +64,10 @@ public sealed class TextClassifier
         BatchLimits? limits = null, OverlongInput overlong = OverlongInput.Truncate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        Tokenizer tokenizer = model.Tokenizer;
         var rows = inputs.Select(input =>
         {
-            Encoding encoding = Encode(tokenizer, input, overlong);
+            ArgumentNullException.ThrowIfNull(input.Text);
+            Encoding encoding = InputEncoding.Encode(model, log, input.Text, input.Pair, overlong);
             return new TokenizedText(encoding.Ids, encoding.TypeIds);
         }).ToList();
         return ClassifyAsync(rows, topK, function, limits, cancellationToken);
@@ -105,15 +105,4 @@ public sealed class TextClassifier
     /// <summary>Best first; equal scores keep label order, as the pipeline's stable sort does.</summary>
     IReadOnlyList<LabelScore> Ranked(float[] scores, int? topK) =>
         [.. scores.Select((score, id) => new LabelScore(head.LabelNames[id], score)).OrderByDescending(s => s.Score).Take(topK ?? scores.Length)];
-
-    Encoding Encode(Tokenizer tokenizer, TextToClassify input, OverlongInput overlong)
-    {
-        ArgumentNullException.ThrowIfNull(input.Text);
-        Encoding full = tokenizer.Encode(input.Text, input.Pair);
-        if (model.MaxInputTokens is not int limit || full.Length <= limit) return full;
-        if (overlong == OverlongInput.Error)
-            throw new EncoderKitException(ErrorKind.BadInput, $"the input is {full.Length} tokens, more than the model's {limit}", field: "text");
-        log.LogWarning("An input is {Tokens} tokens, more than the model's {Limit}; it was truncated to {Limit} tokens.", full.Length, limit, limit);
-        return tokenizer.Encode(input.Text, input.Pair, EncodeOptions.Truncate(limit));
-    }
 }
