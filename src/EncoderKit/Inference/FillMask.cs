@@ -42,7 +42,7 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null, BatchRu
         int maskId = tokenizer.MaskTokenId
             ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no mask token", model.Folder);
 
-        Encoding encoding = Encode(tokenizer, text, overlong);
+        Encoding encoding = InputEncoding.Encode(model, log, text, null, overlong);
         int[] maskPositions = [.. Enumerable.Range(0, encoding.Length).Where(i => encoding.Ids[i] == maskId)];
         if (maskPositions.Length == 0)
             throw new EncoderKitException(ErrorKind.BadInput,
@@ -82,14 +82,4 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null, BatchRu
     }
 
     sealed record TopK(float[] Scores, long[] Tokens, int K);
-
-    Encoding Encode(Tokenizer tokenizer, string text, OverlongInput overlong)
-    {
-        Encoding full = tokenizer.Encode(text);
-        if (model.MaxInputTokens is not int limit || full.Length <= limit) return full;
-        if (overlong == OverlongInput.Error)
-            throw new EncoderKitException(ErrorKind.BadInput, $"the text is {full.Length} tokens, more than the model's {limit}", field: "text");
-        log.LogWarning("The text is {Tokens} tokens, more than the model's {Limit}; it was truncated to {Limit} tokens.", full.Length, limit, limit);
-        return tokenizer.Encode(text, options: EncodeOptions.Truncate(limit));
-    }
 }

@@ -1,0 +1,108 @@
+using EncoderKit.Modeling;
+using EncoderKit.Modeling.Heads;
+using EncoderKit.Runtime;
+using EncoderKit.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
+
+namespace EncoderKit.Inference;
+
+/// <summary>What turns a classifier's logits into scores, as the pipeline's <c>function_to_apply</c>.</summary>
+public enum ClassificationFunction { Softmax, Sigmoid, None }
+
+/// <param name="Label">The label's name from id2label.</param>
+/// <param name="Score">The label's logit after the classification function.</param>
+public sealed record LabelScore(string Label, double Score);
+
+/// <summary>One text to classify, with its partner for pair classification (NLI, similarity, …).</summary>
+public sealed record TextToClassify(string Text, string? Pair = null);
+
+/// <summary>
+/// Text classification as the Hugging Face <c>text-classification</c> pipeline answers it: the sequence classifier's
+/// logits through softmax, sigmoid or nothing, each label named by id2label, sorted by score and cut to top-k.
+/// </summary>
+/// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
+public sealed class TextClassifier
+{
+    readonly EncoderModel model;
+    readonly ClassifierSpec head;
+    readonly ILogger log;
+    readonly BatchRunner? runner;
+
+    public TextClassifier(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
+    {
+        this.model = model;
+        head = model.Spec.Heads.Get<ClassifierSpec>()
+            ?? throw new EncoderKitException(ErrorKind.BadInput, "the checkpoint has no sequence-classification head, so it cannot classify texts", model.Folder);
+        log = logger ?? NullLogger.Instance;
+        this.runner = runner;
+    }
+
+    /// <summary>Label names in id order.</summary>
+    public IReadOnlyList<string> Labels => head.LabelNames;
+
+    /// <summary>
+    /// The pipeline's default: none for regression, sigmoid for multi-label or one-label models, softmax otherwise.
+    /// </summary>
+    public ClassificationFunction DefaultFunction => head.Problem switch
+    {
+        ProblemType.Regression => ClassificationFunction.None,
+        ProblemType.MultiLabel => ClassificationFunction.Sigmoid,
+        _ when head.Labels == 1 => ClassificationFunction.Sigmoid,
+        _ => ClassificationFunction.Softmax,
+    };
+
+    /// <param name="topK">How many labels, best first; null for all of them.</param>
+    /// <param name="function">Null for <see cref="DefaultFunction"/>.</param>
+    public IReadOnlyList<LabelScore> Classify(string text, string? pair = null, int? topK = 1, ClassificationFunction? function = null) =>
+        ClassifyAsync([new TextToClassify(text, pair)], topK, function).GetAwaiter().GetResult()[0];
+
+    /// <summary>Tokenizes on the caller's thread, runs the inputs in length-sorted batches on the runner.</summary>
+    /// <returns>One label list per input, in input order.</returns>
+    public Task<IReadOnlyList<LabelScore>[]> ClassifyAsync(IReadOnlyList<TextToClassify> inputs, int? topK = 1, ClassificationFunction? function = null,
+        BatchLimits? limits = null, OverlongInput overlong = OverlongInput.Truncate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var rows = inputs.Select(input =>
+        {
+            ArgumentNullException.ThrowIfNull(input.Text);
+            Encoding encoding = InputEncoding.Encode(model, log, input.Text, input.Pair, overlong);
+            return new TokenizedText(encoding.Ids, encoding.TypeIds);
+        }).ToList();
+        return ClassifyAsync(rows, topK, function, limits, cancellationToken);
+    }
+
+    /// <summary>As the text overload, on inputs already tokenized (special tokens included).</summary>
+    public async Task<IReadOnlyList<LabelScore>[]> ClassifyAsync(IReadOnlyList<TokenizedText> inputs, int? topK = 1, ClassificationFunction? function = null,
+        BatchLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (topK < 1) throw new EncoderKitException(ErrorKind.BadInput, $"top-k must be at least 1, got {topK}", field: "top_k");
+        ClassificationFunction apply = function ?? DefaultFunction;
+        long padId = model.HasTokenizer ? model.Tokenizer.PadTokenId ?? 0 : 0;
+        float[][] scores = await (runner ?? BatchRunner.Shared).RunAsync(inputs, limits ?? new BatchLimits(), padId,
+            batch => Scores(batch, apply), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return scores.Select(row => Ranked(row, topK)).ToArray();
+    }
+
+    /// <summary>Each row's scores in label order, on the runner's thread.</summary>
+    float[][] Scores(Batch batch, ClassificationFunction apply)
+    {
+        EncoderOutputs outputs = model.Forward(batch.InputIdsTensor(), batch.IsPadded ? batch.AttentionMaskTensor() : null, batch.TokenTypeIdsTensor(), Outputs.Classifier);
+        Tensor logits = outputs.ClassifierLogits!.to_type(ScalarType.Float32);             // [B, labels]
+        Tensor scores = apply switch
+        {
+            ClassificationFunction.Softmax => logits.softmax(-1),
+            ClassificationFunction.Sigmoid => logits.sigmoid(),
+            _ => logits,
+        };
+        float[] flat = scores.cpu().data<float>().ToArray();
+        int labels = (int)scores.shape[1];
+        return [.. Enumerable.Range(0, batch.Count).Select(r => flat[(r * labels)..((r + 1) * labels)])];
+    }
+
+    /// <summary>Best first; equal scores keep label order, as the pipeline's stable sort does.</summary>
+    IReadOnlyList<LabelScore> Ranked(float[] scores, int? topK) =>
+        [.. scores.Select((score, id) => new LabelScore(head.LabelNames[id], score)).OrderByDescending(s => s.Score).Take(topK ?? scores.Length)];
+}
