@@ -22,7 +22,6 @@ public sealed record TextToClassify(string Text, string? Pair = null);
 /// Text classification as the Hugging Face <c>text-classification</c> pipeline answers it: the sequence classifier's
 /// logits through softmax, sigmoid or nothing, each label named by id2label, sorted by score and cut to top-k.
 /// </summary>
-/// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
 public sealed class TextClassifier
 {
     readonly EncoderModel model;
@@ -30,6 +29,7 @@ public sealed class TextClassifier
     readonly ILogger log;
     readonly BatchRunner? runner;
 
+    /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public TextClassifier(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
     {
         this.model = model;
