@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using EncoderKit.IO;
 using Microsoft.Extensions.Logging;
 
 namespace EncoderKit.Hub;
@@ -84,7 +85,7 @@ internal sealed partial class HubClient(HubSettings settings)
             {
                 string? name = sibling.ValueKind == JsonValueKind.Object && sibling.TryGetProperty("rfilename", out JsonElement n)
                     && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                if (name is null || !HubReference.IsSafeRelativePath(name))
+                if (name is null || !RelativePaths.IsSafe(name))
                     throw new EncoderKitException(ErrorKind.Hub,
                         $"the hub lists a file named '{name}', which would leave the model folder; refusing the whole listing",
                         file: where, field: "siblings");

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
+using EncoderKit.IO;
 
 namespace EncoderKit.Hub;
 
@@ -49,23 +50,7 @@ internal sealed partial record HubReference(string RepoId, string Revision)
     /// A revision becomes <c>refs/{revision}</c> in the cache, so it may hold '/' (<c>refs/pr/1</c>) but no segment
     /// that leaves the folder.
     /// </summary>
-    public static bool IsSafeRevision(string revision) => revision.Length <= 255 && IsSafeRelativePath(revision);
-
-    /// <summary>
-    /// A file path from the server (a listing, a shard index, modules.json) stays inside the snapshot: relative, '/'
-    /// separated, no empty, '.' or '..' segment, no backslash, no control character, no drive or root.
-    /// </summary>
-    public static bool IsSafeRelativePath(string path)
-    {
-        if (string.IsNullOrEmpty(path) || path.Length > 4096) return false;
-        if (path[0] == '/' || path.Contains('\\') || Path.IsPathRooted(path)) return false;
-        foreach (char c in path)
-            if (char.IsControl(c)) return false;
-        if (OperatingSystem.IsWindows() && path.Contains(':')) return false;
-        foreach (string segment in path.Split('/'))
-            if (segment is "" or "." or "..") return false;
-        return true;
-    }
+    public static bool IsSafeRevision(string revision) => revision.Length <= 255 && RelativePaths.IsSafe(revision);
 
     /// <summary>
     /// An ETag names a blob file: git sha1 or sha256 on the hub; anything else must still be one plain file name.

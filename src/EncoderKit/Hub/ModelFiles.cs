@@ -158,7 +158,7 @@ internal sealed class ModelFiles(bool allowPickle, IReadOnlyList<string>? patter
         foreach (JsonProperty tensor in map.EnumerateObject())
         {
             string? shard = tensor.Value.ValueKind == JsonValueKind.String ? tensor.Value.GetString() : null;
-            if (shard is null || !HubReference.IsSafeRelativePath(shard))
+            if (shard is null || !RelativePaths.IsSafe(shard))
                 throw new EncoderKitException(ErrorKind.BadCheckpoint, $"shard name '{shard ?? tensor.Value.GetRawText()}' would leave the model folder",
                     file: indexName, field: $"weight_map.{tensor.Name}");
             shards.Add(shard);

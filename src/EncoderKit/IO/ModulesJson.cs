@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EncoderKit.Hub;
 
 namespace EncoderKit.IO;
 
@@ -34,7 +33,7 @@ internal static class ModulesJson
             string type = Text(entry, "type", file, at) ?? throw new EncoderKitException(ErrorKind.BadConfig, "missing", file, at + ".type");
             string name = Text(entry, "name", file, at) ?? i.ToString(CultureInfo.InvariantCulture);
             string modulePath = (Text(entry, "path", file, at) ?? throw new EncoderKitException(ErrorKind.BadConfig, "missing", file, at + ".path")).TrimEnd('/');
-            if (modulePath.Length > 0 && !HubReference.IsSafeRelativePath(modulePath))
+            if (modulePath.Length > 0 && !RelativePaths.IsSafe(modulePath))
                 throw new EncoderKitException(ErrorKind.BadConfig, $"module path '{modulePath}' would leave the model folder", file, at + ".path");
             modules.Add(new ModuleEntry(name, modulePath, type));
         }

@@ -1,4 +1,5 @@
 using EncoderKit.Hub;
+using EncoderKit.IO;
 
 namespace EncoderKit.Tests.Hub;
 
@@ -41,7 +42,7 @@ public class HubNameTests
     [InlineData("a/", false)]
     [InlineData("", false)]
     [InlineData("a\nb", false)]
-    public void ConfinesServerGivenPaths(string path, bool safe) => Assert.Equal(safe, HubReference.IsSafeRelativePath(path));
+    public void ConfinesServerGivenPaths(string path, bool safe) => Assert.Equal(safe, RelativePaths.IsSafe(path));
 
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef01234567", true)]
