@@ -136,18 +136,15 @@ public sealed class Inference : IAsyncDisposable
             }
             string text = inputs[i].Text!;
             if (text.Length == 0) throw Empty(settings.Field);
-            Tokenization.Encoding encoding = Encoder.Tokenizer.Encode(TextPreparation.Prepare(prompt + text, Encoder.DoLowerCase), null, options);
+            Tokenization.Encoding encoding = Encoder.Tokenizer.Encode(Encoder.Prepare(prompt, text), null, options);
             if (encoding.Truncated && !truncate)
             {
-                int full = Encoder.Tokenizer.Encode(TextPreparation.Prepare(prompt + text, Encoder.DoLowerCase)).Length;
+                int full = Encoder.Tokenizer.Encode(Encoder.Prepare(prompt, text)).Length;
                 throw TooLong(full, settings.Field);
             }
             rows[i] = new TokenizedText(encoding.Ids, encoding.TypeIds);
         }
-        // sentence-transformers counts the prompt alone with its special tokens, minus one (the closing one).
-        int promptLength = string.IsNullOrEmpty(prompt) ? 0
-            : Math.Max(0, Encoder.Tokenizer.Encode(TextPreparation.Prepare(prompt, Encoder.DoLowerCase), null, options).Length - 1);
-        return (rows, promptLength);
+        return (rows, Encoder.PromptLength(prompt, options));
     }
 
     void CheckCount(int count, string field)

@@ -263,6 +263,16 @@ public sealed class SentenceEncoder : IDisposable
         return DefaultPromptName is not null && Prompts.TryGetValue(DefaultPromptName, out string? fallback) ? fallback : null;
     }
 
+    /// <summary>The text the tokenizer sees for <paramref name="text"/> behind <paramref name="prompt"/>, as sentence-transformers prepares it.</summary>
+    public string Prepare(string? prompt, string text) => TextPreparation.Prepare(prompt + text, DoLowerCase);
+
+    /// <summary>
+    /// How many leading tokens of an input are the prompt's, which pooling leaves out when the model says so:
+    /// sentence-transformers counts the prompt alone with its special tokens, minus one (the closing one).
+    /// </summary>
+    public int PromptLength(string? prompt, EncodeOptions? options = null) =>
+        string.IsNullOrEmpty(prompt) ? 0 : Math.Max(0, Tokenizer.Encode(TextPreparation.Prepare(prompt, DoLowerCase), null, options).Length - 1);
+
     internal sealed record Outcome(float[][] Embeddings, long Tokens, int Truncated);
 
     internal async Task<Outcome> EncodeTextsAsync(IReadOnlyList<string> texts, string? promptName, string? prompt, EmbedOptions options, CancellationToken cancellationToken)
@@ -274,7 +284,7 @@ public sealed class SentenceEncoder : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             string text = texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts));
-            prepared[i] = TextPreparation.Prepare(resolved + text, DoLowerCase);
+            prepared[i] = Prepare(resolved, text);
         }
         var encodeOptions = new EncodeOptions { MaxLength = MaxSeqLength };
         IReadOnlyList<Encoding> encodings = Tokenizer.EncodeBatch(prepared, encodeOptions);
@@ -288,10 +298,8 @@ public sealed class SentenceEncoder : IDisposable
         if (truncated > 0)
             _logger.LogWarning("{Truncated} of {Count} inputs were longer than the model's max_seq_length of {MaxSeqLength} tokens and were truncated to it (the first is input {First})",
                 truncated, encodings.Count, MaxSeqLength, first + 1);
-        // sentence-transformers counts the prompt alone with its special tokens, minus one (the closing one).
-        int promptLength = string.IsNullOrEmpty(resolved) ? 0 : Tokenizer.Encode(TextPreparation.Prepare(resolved, DoLowerCase), null, encodeOptions).Length - 1;
         var inputs = encodings.Select(e => new TokenizedText(e.Ids, e.TypeIds)).ToArray();
-        float[][] embeddings = await RunAsync(inputs, Math.Max(0, promptLength), options, cancellationToken).ConfigureAwait(false);
+        float[][] embeddings = await RunAsync(inputs, PromptLength(resolved, encodeOptions), options, cancellationToken).ConfigureAwait(false);
         return new Outcome(embeddings, inputs.Sum(x => (long)x.Ids.Length), truncated);
     }
 
