@@ -46,7 +46,11 @@ public class ServerConcurrencyTests(ServedModel model) : IClassFixture<ServedMod
         JsonElement[] answers = await Task.WhenAll(requests);
 
         Assert.True(before <= 1, $"{before} batches started while the runner was held");
-        Assert.Equal(before + 1, served.Server.Inference.Batcher.Batches);   // everything that waited ran as one batch
+        // Everything that waited ran as one batch. While the runner was held the loop could take one batch (all 24, or
+        // only the first arrivals, counted a moment after it took them); everything else waited and ran as one more. So
+        // the 24 requests ran in one or two batches, never one each.
+        long total = served.Server.Inference.Batcher.Batches;
+        Assert.True(total is 1 or 2, $"24 concurrent requests ran in {total} batches");
         // Rows computed among others of other lengths: padding changes the GEMM shapes, so the last bits may differ.
         for (int i = 0; i < texts.Length; i++)
         {
