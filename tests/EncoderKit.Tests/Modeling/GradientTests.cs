@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
+using EncoderKit.Training;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -10,7 +11,8 @@ namespace EncoderKit.Tests.Modeling;
 /// The network trains: a backward pass through every fixture that loads gives every parameter a finite gradient,
 /// and where the fixture holds the reference's gradients (gradients.safetensors, loss as meta.json defines it, dropout
 /// off), ours match them. Tolerance as meta.json suggests: loss 1e-4 relative; each tensor 1e-4 × max|reference
-/// gradient of that tensor| + 1e-6 absolute. The reference runs eager attention and we run
+/// gradient of that tensor| + 1e-6 absolute. The loss is the library's TaskLoss, chosen by the checkpoint's head as
+/// meta.json's loss_definition describes the reference class's. The reference runs eager attention and we run
 /// scaled_dot_product_attention, whose fp32 spread is ~1e-5 of the values (meta.json), well inside that; a wrong
 /// tensor mapping, a missed tied contribution or a lost residual moves gradients by far more.
 /// </summary>
@@ -79,7 +81,7 @@ public sealed class GradientTests
                 "multiple-choice" => Outputs.ChoiceLogits,
                 _ => Outputs.MlmLogits,
             });
-            Tensor lossTensor = Loss(task, outputs, labels);
+            Tensor lossTensor = TaskLoss.For(model.Spec.Heads, outputs, labels);
             lossTensor.backward();
             loss = lossTensor.item<float>();
         }
@@ -104,33 +106,6 @@ public sealed class GradientTests
             .OfType<string>();
         Assert.Equal(stored.Order(StringComparer.Ordinal), compared.Order(StringComparer.Ordinal));
     }
-
-    // The loss meta.json's loss_definition names: MLM and token classification cross-entropy over labelled positions
-    // (-100 ignored); QA (CE(start) + CE(end)) / 2 with positions clamped to [0, L] and L ignored; multiple choice
-    // cross-entropy over [B, C]; or the sequence classification loss of the problem type (regression: MSE; multi-label:
-    // BCE with logits; else cross-entropy).
-    static Tensor Loss(string task, EncoderOutputs outputs, IReadOnlyDictionary<string, Tensor> labels)
-    {
-        switch (task)
-        {
-            case "question-answering":
-                long length = outputs.StartLogits!.shape[1];
-                Tensor SpanLoss(Tensor logits, Tensor positions) => nn.functional.cross_entropy(logits, positions.clamp(0, length), ignore_index: length);
-                return (SpanLoss(outputs.StartLogits, labels["start_positions"]) + SpanLoss(outputs.EndLogits!, labels["end_positions"])) / 2;
-            case "multiple-choice":
-                return nn.functional.cross_entropy(outputs.ChoiceLogits!, labels["labels"]);
-            case "token-classification":
-                return PerTokenCrossEntropy(outputs.TokenLogits!, labels["labels"]);
-        }
-        if (!task.StartsWith("sequence-classification", StringComparison.Ordinal)) return PerTokenCrossEntropy(outputs.MlmLogits!, labels["labels"]);
-        Tensor classifier = outputs.ClassifierLogits!, target = labels["labels"];
-        if (task.Contains("regression", StringComparison.Ordinal)) return nn.functional.mse_loss(classifier.squeeze(), target.squeeze());
-        if (task.Contains("multi_label", StringComparison.Ordinal)) return nn.functional.binary_cross_entropy_with_logits(classifier, target);
-        return nn.functional.cross_entropy(classifier, target);
-    }
-
-    static Tensor PerTokenCrossEntropy(Tensor logits, Tensor labels) =>
-        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), labels.view(-1), ignore_index: -100);
 
     static void CompareGradient(SafetensorsFile grads, JsonObject reference, string name, Tensor ours)
     {
