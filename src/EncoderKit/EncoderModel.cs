@@ -140,6 +140,13 @@ public sealed class EncoderModel : IDisposable
     }
 
     /// <summary>
+    /// A copy of the model with its parameters in <paramref name="dtype"/> (tied weights still tied), on the same device,
+    /// sharing the tokenizer: the compute copy of mixed-precision training, whose master weights stay in this one.
+    /// </summary>
+    public EncoderModel CopyAs(ScalarType dtype) =>
+        new(Folder, Config, Family, NetworkBuilder.Copy(Network, dtype), Device, tokenizer, prefixInUse);
+
+    /// <summary>
     /// Each parameter's gradient from the last backward pass under the checkpoint's own tensor names, as
     /// <see cref="Save"/> names the weights (a tied decoder's share is in the embedding's); zeros for a parameter
     /// the backward pass did not reach. The tensors are views the caller disposes, e.g. in a dispose scope.
