@@ -139,6 +139,26 @@ public sealed class EncoderModel : IDisposable
             });
     }
 
+    /// <summary>
+    /// A copy of the model with its parameters in <paramref name="dtype"/> (tied weights still tied), on the same device,
+    /// sharing the tokenizer: the compute copy of mixed-precision training, whose master weights stay in this one.
+    /// </summary>
+    public EncoderModel CopyAs(ScalarType dtype) =>
+        new(Folder, Config, Family, NetworkBuilder.Copy(Network, dtype), Device, tokenizer, prefixInUse);
+
+    /// <summary>
+    /// Each parameter's gradient from the last backward pass under the checkpoint's own tensor names, as
+    /// <see cref="Save"/> names the weights (a tied decoder's share is in the embedding's); zeros for a parameter
+    /// the backward pass did not reach. The tensors are views the caller disposes, e.g. in a dispose scope.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Gradient)> NamedGradients()
+    {
+        WeightMap map = Family.Weights(Spec);
+        foreach (var (name, parameter) in Network.named_parameters())
+            foreach (var named in map.Export(name, parameter.grad ?? zeros_like(parameter), prefixInUse, Spec))
+                yield return named;
+    }
+
     // transformers records the dtype of the first floating-point parameter; newer versions spell the key "dtype".
     System.Text.Json.Nodes.JsonObject ConfigAsSaved()
     {

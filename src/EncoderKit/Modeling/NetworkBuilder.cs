@@ -42,6 +42,9 @@ public sealed class NetworkBuilder(ConfigJson config)
         return new BuiltNetwork(Build(spec, parameters, finish: null), anyHead ? Family.BasePrefix : "");
     }
 
+    /// <summary>A copy of <paramref name="source"/> (same spec and heads) with its parameters in <paramref name="dtype"/>.</summary>
+    public static EncoderNetwork Copy(EncoderNetwork source, ScalarType dtype) => Build(source.Spec, new CopiedParameters(source, dtype), finish: null);
+
     EncoderSpec Adjusted(EncoderSpec spec) => ChangeSpec is null ? spec : ChangeSpec(spec);
 
     // Every tensor made while building lands in this scope: on failure it frees them all; on success they leave it

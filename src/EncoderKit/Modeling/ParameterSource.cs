@@ -88,3 +88,23 @@ public sealed class RandomParameters(InitRules rules, ScalarType dtype, Device d
         return drawn.clamp_(-cutoff * std, cutoff * std).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>
+/// The parameters of a built network, each copied in another dtype: how a model is re-made in a compute dtype
+/// with its ties intact (building anew ties the decoder to the new embedding, as loading does).
+/// </summary>
+public sealed class CopiedParameters(EncoderNetwork source, ScalarType dtype) : IParameterSource
+{
+    readonly Dictionary<string, Tensor> parameters = source.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+
+    public ScalarType Dtype => dtype;
+    public Device Device => parameters.Values.First().device;
+
+    public Tensor Take(string name, long[] shape, Init init)
+    {
+        if (!parameters.TryGetValue(name, out Tensor? value) || !value.shape.SequenceEqual(shape))
+            throw new InvalidOperationException($"the source network has no parameter {name} [{string.Join(", ", shape)}]");
+        using (no_grad()) return value.detach().to_type(dtype, copy: true);
+    }
+}
+

@@ -8,6 +8,7 @@ namespace EncoderKit.Training;
 /// The loss each transformers task class computes from its head's output and the `labels` its forward takes, so
 /// training and gradient checks optimise exactly what the reference classes do. Label tensors are named as
 /// transformers names the forward arguments: `labels`, `start_positions`/`end_positions`, `next_sentence_label`.
+/// Logits of a bf16 forward pass are scored in float32, as autocast runs these losses.
 /// </summary>
 public static class TaskLoss
 {
@@ -49,7 +50,7 @@ public static class TaskLoss
     public static Tensor MaskedLm(Tensor logits, Tensor labels) => PerTokenCrossEntropy(logits, labels);
 
     /// <summary>Cross-entropy over [B, 2] logits against [B] labels (0: B follows A).</summary>
-    public static Tensor NextSentence(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits.view(-1, 2), labels.view(-1));
+    public static Tensor NextSentence(Tensor logits, Tensor labels) => nn.functional.cross_entropy(Float32(logits).view(-1, 2), labels.view(-1));
 
     /// <summary>Cross-entropy over the tagged positions (-100 elsewhere): [B, L, labels] logits, [B, L] tags.</summary>
     public static Tensor TokenClassification(Tensor logits, Tensor labels) => PerTokenCrossEntropy(logits, labels);
@@ -60,6 +61,7 @@ public static class TaskLoss
     /// </summary>
     public static Tensor SequenceClassification(Tensor logits, Tensor labels, ProblemType? problem)
     {
+        logits = Float32(logits);
         long count = logits.shape[^1];
         problem ??= count == 1 ? ProblemType.Regression
             : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? ProblemType.SingleLabel
@@ -82,13 +84,15 @@ public static class TaskLoss
     {
         long length = startLogits.shape[1];
         Tensor SpanLoss(Tensor logits, Tensor positions) =>
-            nn.functional.cross_entropy(logits, positions.view(-1).clamp(0, length), ignore_index: length);
+            nn.functional.cross_entropy(Float32(logits), positions.view(-1).clamp(0, length), ignore_index: length);
         return (SpanLoss(startLogits, startPositions) + SpanLoss(endLogits, endPositions)) / 2;
     }
 
     /// <summary>Cross-entropy over the choices: [B, C] logits, [B] choice ids.</summary>
-    public static Tensor MultipleChoice(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits, labels.view(-1));
+    public static Tensor MultipleChoice(Tensor logits, Tensor labels) => nn.functional.cross_entropy(Float32(logits), labels.view(-1));
 
     static Tensor PerTokenCrossEntropy(Tensor logits, Tensor labels) =>
-        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: IgnoreIndex);
+        nn.functional.cross_entropy(Float32(logits).reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: IgnoreIndex);
+
+    static Tensor Float32(Tensor logits) => logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EncoderKit.Compute;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Training;
@@ -18,6 +19,13 @@ public sealed record TrainerOptions(LearningRateSchedule Schedule)
 
     /// <summary>Where each step's record is appended as a JSON line (train_log.jsonl); null for none.</summary>
     public string? LogFile { get; init; }
+
+    /// <summary>
+    /// The dtype forward and backward run in. BFloat16 is mixed precision: the model given to the trainer keeps the
+    /// master weights and the optimizer state in float32, a bf16 copy computes, and after each step the updated
+    /// masters are rounded into the copy.
+    /// </summary>
+    public ComputeDtype ComputeDtype { get; init; } = ComputeDtype.Float32;
 }
 
 /// <summary>One optimizer step's record, as train_log.jsonl holds it.</summary>
@@ -37,22 +45,38 @@ public sealed class Trainer<TBatch> : IDisposable
 {
     const string OptimizerFile = "optimizer.safetensors", TrainerStateFile = "trainer_state.safetensors", StepKey = "step";
 
-    readonly EncoderModel model;
-    readonly Func<TBatch, Tensor> objective;
+    readonly EncoderModel model, compute;
+    readonly Func<EncoderModel, TBatch, Tensor> objective;
     readonly TrainerOptions options;
     readonly AdamW optimizer;
     readonly GradientAccumulation accumulation;
 
-    /// <param name="objective">The loss of one micro-batch (a scalar tensor, a mean over its rows).</param>
-    public Trainer(EncoderModel model, Func<TBatch, Tensor> objective, TrainerOptions options)
+    /// <param name="model">The model trained; it holds the weights the optimizer updates and <see cref="Save"/> writes.</param>
+    /// <param name="objective">
+    /// The loss of one micro-batch (a scalar tensor, a mean over its rows), computed with the model it is given: the
+    /// trained model itself, or its bf16 copy under <see cref="TrainerOptions.ComputeDtype"/> BFloat16.
+    /// </param>
+    /// <exception cref="EncoderKitException">Mixed precision asked for a model whose weights are not float32.</exception>
+    public Trainer(EncoderModel model, Func<EncoderModel, TBatch, Tensor> objective, TrainerOptions options)
     {
+        options.Schedule.Validate();
+        bool mixed = options.ComputeDtype == ComputeDtype.BFloat16;
+        if (mixed && model.Network.parameters().Any(p => p.dtype != ScalarType.Float32))
+            throw new EncoderKitException(ErrorKind.BadInput, "bf16 training keeps float32 master weights: load the model in fp32", model.Folder, "dtype");
         this.model = model;
         this.objective = objective;
         this.options = options;
-        options.Schedule.Validate();
         accumulation = new GradientAccumulation(options.GradientAccumulation);
         Random = new RandomStates(options.Seed);
         optimizer = new AdamW(WeightDecayGroups.Split(model.Network, options.WeightDecay), options.Schedule.LearningRate);
+        compute = mixed ? model.CopyAs(ScalarType.BFloat16) : model;
+    }
+
+    /// <param name="objective">The loss of one micro-batch, computed with the trained model in its own dtype.</param>
+    public Trainer(EncoderModel model, Func<TBatch, Tensor> objective, TrainerOptions options)
+        : this(model, (_, batch) => objective(batch), options.ComputeDtype == ComputeDtype.Float32 ? options
+            : throw new ArgumentException("an objective that closes over the model computes in the model's dtype; give one that takes the compute model", nameof(objective)))
+    {
     }
 
     /// <summary>Optimizer steps taken so far.</summary>
@@ -66,27 +90,49 @@ public sealed class Trainer<TBatch> : IDisposable
     {
         if (microBatches.Count != accumulation.MicroBatches)
             throw new ArgumentException($"{microBatches.Count} micro-batches for a step that accumulates {accumulation.MicroBatches}", nameof(microBatches));
-        model.Network.train();
+        compute.Network.train();
         double learningRate = options.Schedule.At(Step), loss = 0;
         optimizer.LearningRate = learningRate;
         using (enable_grad())
             foreach (TBatch batch in microBatches)
             {
                 using var scope = NewDisposeScope();
-                Tensor batchLoss = objective(batch);
-                loss += batchLoss.item<float>() / microBatches.Count;
+                Tensor batchLoss = objective(compute, batch);
+                loss += batchLoss.to_type(ScalarType.Float32).item<float>() / microBatches.Count;
                 accumulation.Backward(batchLoss);
             }
+        if (compute != model) MoveGradientsToMasters();
         var parameters = model.Network.parameters().ToList();
         double gradNorm = options.MaxGradNorm is { } maxNorm
             ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
             : GradientClipping.GlobalNorm(parameters);
         optimizer.Step();
         optimizer.ZeroGrad();
+        if (compute != model) RoundMastersIntoCompute();
         Step++;
         var record = new StepRecord(Step, loss, learningRate, gradNorm);
         if (options.LogFile is not null) AppendLog(options.LogFile, record);
         return record;
+    }
+
+    // Clipping and the update then see float32 gradients, as they would in fp32 training.
+    void MoveGradientsToMasters()
+    {
+        var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        foreach (var (name, parameter) in compute.Network.named_parameters())
+        {
+            using Tensor? grad = parameter.grad;
+            if (grad is null) continue;
+            masters[name].grad = grad.to_type(ScalarType.Float32, copy: true);
+            parameter.grad = null;
+        }
+    }
+
+    void RoundMastersIntoCompute()
+    {
+        var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in compute.Network.named_parameters()) parameter.copy_(masters[name]);
     }
 
     static void AppendLog(string path, StepRecord record)
@@ -105,7 +151,7 @@ public sealed class Trainer<TBatch> : IDisposable
     }
 
     /// <summary>
-    /// Writes a checkpoint into <paramref name="folder"/>: the model as a Hugging Face folder (<see cref="EncoderModel.Save"/>),
+    /// Writes a checkpoint into <paramref name="folder"/>: the model (the float32 masters under mixed precision) as a Hugging Face folder (<see cref="EncoderModel.Save"/>),
     /// optimizer.safetensors and trainer_state.safetensors (step and random states), each file written atomically.
     /// </summary>
     public void Save(string folder)
@@ -148,5 +194,9 @@ public sealed class Trainer<TBatch> : IDisposable
         }
     }
 
-    public void Dispose() => optimizer.Dispose();
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        if (compute != model) compute.Dispose();
+    }
 }

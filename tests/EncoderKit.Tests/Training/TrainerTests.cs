@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Training;
@@ -33,19 +34,24 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         return randint(10, 50, [Rows, Length], generator: generator);
     }
 
-    static Trainer<Tensor> NewTrainer(EncoderModel model, string log) =>
-        new(model, rows => MaskedLmLoss(model, rows), new TrainerOptions(new LearningRateSchedule(ScheduleKind.Linear, 3e-3, WarmupSteps: 2, TrainingSteps: 20))
+    static TrainerOptions Options(string log, ComputeDtype dtype) => new(new LearningRateSchedule(ScheduleKind.Linear, 3e-3, WarmupSteps: 2, TrainingSteps: 20))
+    {
+        WeightDecay = 0.01, GradientAccumulation = 2, MaxGradNorm = 1.0, Seed = 1234, LogFile = log, ComputeDtype = dtype,
+    };
+
+    static Trainer<Tensor> NewTrainer(EncoderModel model, string log, ComputeDtype dtype, Action<EncoderModel>? sawComputeModel = null) =>
+        new(model, (compute, rows) =>
         {
-            WeightDecay = 0.01, GradientAccumulation = 2, MaxGradNorm = 1.0, Seed = 1234, LogFile = log,
-        });
+            sawComputeModel?.Invoke(compute);
+            return MaskedLmLoss(compute, rows);
+        }, Options(log, dtype));
 
     static Tensor MaskedLmLoss(EncoderModel model, Tensor rows)
     {
         Tensor masked = rand(rows.shape) < 0.15;
         Tensor labels = rows.masked_fill(masked.logical_not(), -100);
         using EncoderOutputs outputs = model.Network.Forward(rows.masked_fill(masked, MaskId), null, null, Outputs.MlmLogits);
-        Tensor logits = outputs.MlmLogits!;
-        return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), labels.view(-1), ignore_index: -100);
+        return TaskLoss.MaskedLm(outputs.MlmLogits!, labels);
     }
 
     static List<StepRecord> Run(Trainer<Tensor> trainer, Tensor data, long until)
@@ -63,8 +69,10 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     static Dictionary<string, Tensor> Weights(EncoderModel model) =>
         model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
-    [Fact]
-    public void TwentyStepsLowerTheLossAndAResumedRunEndsOnTheSameBits()
+    [Theory]
+    [InlineData(ComputeDtype.Float32)]
+    [InlineData(ComputeDtype.BFloat16)]
+    public void TwentyStepsLowerTheLossAndAResumedRunEndsOnTheSameBits(ComputeDtype dtype)
     {
         using var folder = new TempFolder();
         using var scope = NewDisposeScope();
@@ -73,7 +81,7 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         List<StepRecord> uninterrupted;
         Dictionary<string, Tensor> expected;
         using (EncoderModel model = TinyBert())
-        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("straight.jsonl")))
+        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("straight.jsonl"), dtype))
         {
             uninterrupted = Run(trainer, data, 20);
             expected = Weights(model);
@@ -89,7 +97,7 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         var checkpoints = new CheckpointFolders(Path.Combine(folder.Path, "run"), keepLast: 1);
         List<StepRecord> beforeStop;
         using (EncoderModel model = TinyBert())
-        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("resumed.jsonl")))
+        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("resumed.jsonl"), dtype))
         {
             beforeStop = Run(trainer, data, 10);
             checkpoints.Write(trainer.Step, trainer.Save);
@@ -100,7 +108,7 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         List<StepRecord> afterResume;
         Dictionary<string, Tensor> actual;
         using (EncoderModel model = EncoderModel.Load(checkpoint))
-        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("resumed.jsonl")))
+        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("resumed.jsonl"), dtype))
         {
             trainer.Resume(checkpoint);
             Assert.Equal(10, trainer.Step);
@@ -120,5 +128,45 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(uninterrupted[4].Loss, line["loss"]!.GetValue<double>());
         Assert.Equal(uninterrupted[4].LearningRate, line["learning_rate"]!.GetValue<double>());
         Assert.Equal(uninterrupted[4].GradNorm, line["grad_norm"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void MixedPrecisionComputesInABf16CopyOfTheFloat32Masters()
+    {
+        using var folder = new TempFolder();
+        using var scope = NewDisposeScope();
+        Tensor data = Data();
+        using EncoderModel model = TinyBert();
+        EncoderModel? compute = null;
+        using (Trainer<Tensor> trainer = NewTrainer(model, folder.File("log.jsonl"), ComputeDtype.BFloat16, m => compute = m))
+        {
+            Run(trainer, data, 3);
+            Assert.NotNull(compute);
+            Assert.NotSame(model, compute);
+            var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, parameter) in compute.Network.named_parameters())
+            {
+                Assert.Equal(ScalarType.Float32, masters[name].dtype);
+                Assert.Equal(ScalarType.BFloat16, parameter.dtype);
+                // After each step the copy holds exactly the masters rounded to bf16, and carries no gradient of its own.
+                Assert.True(parameter.eq(masters[name].to_type(ScalarType.BFloat16)).all().item<bool>(), $"{name}: the bf16 copy is not the rounded masters");
+                Assert.Null(parameter.grad);
+            }
+            // The masters moved by float32 updates smaller than bf16 can hold: some master differs from its rounding.
+            Assert.Contains(masters.Values, m => !m.eq(m.to_type(ScalarType.BFloat16).to_type(ScalarType.Float32)).all().item<bool>());
+            // The decoder stays tied to the embeddings in the copy (one parameter, not two), as in the model it was made from.
+            Assert.Equal(masters.Count, compute.Network.named_parameters().Count());
+        }
+    }
+
+    [Fact]
+    public void MixedPrecisionRefusesAnObjectiveBoundToTheModelAndBf16Masters()
+    {
+        using var folder = new TempFolder();
+        using EncoderModel model = TinyBert();
+        Assert.Throws<ArgumentException>(() => new Trainer<Tensor>(model, rows => MaskedLmLoss(model, rows), Options(folder.File("l.jsonl"), ComputeDtype.BFloat16)));
+        using EncoderModel bf16 = model.CopyAs(ScalarType.BFloat16);
+        var error = Assert.Throws<EncoderKitException>(() => NewTrainer(bf16, folder.File("l.jsonl"), ComputeDtype.BFloat16));
+        Assert.Contains("float32 master weights", error.Message, StringComparison.Ordinal);
     }
 }
