@@ -91,14 +91,24 @@ public sealed class SentenceModel : IDisposable
     /// </summary>
     /// <param name="promptLength">Positions pooling leaves out when the Pooling module excludes the prompt.</param>
     /// <returns>[B, D] float32 on the model's device, before any truncation and before a final Normalize.</returns>
-    public Tensor Forward(Batch batch, int promptLength = 0)
+    public Tensor Forward(Batch batch, int promptLength = 0) =>
+        Run(batch, promptLength, (ids, mask, types) => Transformer.Forward(ids, mask, types, Outputs.LastHiddenState));
+
+    /// <summary>
+    /// <see cref="Forward"/> recording the graph for back-propagation, in the encoder's current mode (dropout in
+    /// training mode): how contrastive training embeds.
+    /// </summary>
+    public Tensor ForwardWithGradients(Batch batch, int promptLength = 0) =>
+        Run(batch, promptLength, (ids, mask, types) => Transformer.Network.Forward(ids.to(Transformer.Device), mask?.to(Transformer.Device), types?.to(Transformer.Device), Outputs.LastHiddenState));
+
+    Tensor Run(Batch batch, int promptLength, Func<Tensor, Tensor?, Tensor?, EncoderOutputs> encode)
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
         Tensor mask = batch.AttentionMaskTensor();                                                    // [B, L]
-        EncoderOutputs outputs = Transformer.Forward(batch.InputIdsTensor(), batch.IsPadded ? mask : null, batch.TokenTypeIdsTensor(), Outputs.LastHiddenState);
+        EncoderOutputs outputs = encode(batch.InputIdsTensor(), batch.IsPadded ? mask : null, batch.TokenTypeIdsTensor());
         Tensor hidden = outputs.LastHiddenState.to_type(ScalarType.Float32);                         // [B, L, H]
-        Tensor embeddings = SentenceEmbeddings.Pooling.Pool(hidden, mask, Pooling, promptLength);   // [B, P]
+        Tensor embeddings = SentenceEmbeddings.Pooling.Pool(hidden, mask.to(hidden.device), Pooling, promptLength);   // [B, P]
         foreach (IEmbeddingLayer layer in Layers) embeddings = layer.Forward(embeddings);             // [B, D]
         return embeddings.MoveToOuterDisposeScope();
     }

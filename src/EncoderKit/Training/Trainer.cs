@@ -28,6 +28,13 @@ public sealed record TrainerOptions(LearningRateSchedule Schedule)
     public ComputeDtype ComputeDtype { get; init; } = ComputeDtype.Float32;
 }
 
+/// <summary>
+/// An objective that back-propagates itself, for losses whose backward runs in pieces (GradCache): given the compute
+/// model, one micro-batch and the number of micro-batches per optimizer step N, it back-propagates the micro-batch's
+/// loss divided by N into the parameters' gradients and returns the loss's value (undivided).
+/// </summary>
+public delegate double BackwardObjective<in TBatch>(EncoderModel compute, TBatch batch, int microBatches);
+
 /// <summary>One optimizer step's record, as train_log.jsonl holds it.</summary>
 /// <param name="Step">1 for the first optimizer step.</param>
 /// <param name="Loss">The mean of the micro-batches' losses.</param>
@@ -46,7 +53,7 @@ public sealed class Trainer<TBatch> : IDisposable
     const string OptimizerFile = "optimizer.safetensors", TrainerStateFile = "trainer_state.safetensors", StepKey = "step";
 
     readonly EncoderModel model, compute;
-    readonly Func<EncoderModel, TBatch, Tensor> objective;
+    readonly BackwardObjective<TBatch> objective;
     readonly TrainerOptions options;
     readonly AdamW optimizer;
     readonly GradientAccumulation accumulation;
@@ -58,18 +65,22 @@ public sealed class Trainer<TBatch> : IDisposable
     /// </param>
     /// <exception cref="EncoderKitException">Mixed precision asked for a model whose weights are not float32.</exception>
     public Trainer(EncoderModel model, Func<EncoderModel, TBatch, Tensor> objective, TrainerOptions options)
+        : this(model, options, accumulation => (compute, batch, _) =>
+        {
+            Tensor loss = objective(compute, batch);
+            double value = loss.to_type(ScalarType.Float32).item<float>();
+            accumulation.Backward(loss);
+            return value;
+        })
     {
-        options.Schedule.Validate();
-        bool mixed = options.ComputeDtype == ComputeDtype.BFloat16;
-        if (mixed && model.Network.parameters().Any(p => p.dtype != ScalarType.Float32))
-            throw new EncoderKitException(ErrorKind.BadInput, "bf16 training keeps float32 master weights: load the model in fp32", model.Folder, "dtype");
-        this.model = model;
-        this.objective = objective;
-        this.options = options;
-        accumulation = new GradientAccumulation(options.GradientAccumulation);
-        Random = new RandomStates(options.Seed);
-        optimizer = new AdamW(WeightDecayGroups.Split(model.Network, options.WeightDecay), options.Schedule.LearningRate);
-        compute = mixed ? model.CopyAs(ScalarType.BFloat16) : model;
+    }
+
+    /// <param name="model">The model trained; it holds the weights the optimizer updates and <see cref="Save"/> writes.</param>
+    /// <param name="objective">Runs each micro-batch's forward and backward itself, on the compute model it is given.</param>
+    /// <exception cref="EncoderKitException">Mixed precision asked for a model whose weights are not float32.</exception>
+    public Trainer(EncoderModel model, BackwardObjective<TBatch> objective, TrainerOptions options)
+        : this(model, options, _ => objective)
+    {
     }
 
     /// <param name="objective">The loss of one micro-batch, computed with the trained model in its own dtype.</param>
@@ -77,6 +88,21 @@ public sealed class Trainer<TBatch> : IDisposable
         : this(model, (_, batch) => objective(batch), options.ComputeDtype == ComputeDtype.Float32 ? options
             : throw new ArgumentException("an objective that closes over the model computes in the model's dtype; give one that takes the compute model", nameof(objective)))
     {
+    }
+
+    Trainer(EncoderModel model, TrainerOptions options, Func<GradientAccumulation, BackwardObjective<TBatch>> objective)
+    {
+        options.Schedule.Validate();
+        bool mixed = options.ComputeDtype == ComputeDtype.BFloat16;
+        if (mixed && model.Network.parameters().Any(p => p.dtype != ScalarType.Float32))
+            throw new EncoderKitException(ErrorKind.BadInput, "bf16 training keeps float32 master weights: load the model in fp32", model.Folder, "dtype");
+        this.model = model;
+        this.options = options;
+        accumulation = new GradientAccumulation(options.GradientAccumulation);
+        Random = new RandomStates(options.Seed);
+        optimizer = new AdamW(WeightDecayGroups.Split(model.Network, options.WeightDecay), options.Schedule.LearningRate);
+        compute = mixed ? model.CopyAs(ScalarType.BFloat16) : model;
+        this.objective = objective(accumulation);
     }
 
     /// <summary>Optimizer steps taken so far.</summary>
@@ -97,9 +123,7 @@ public sealed class Trainer<TBatch> : IDisposable
             foreach (TBatch batch in microBatches)
             {
                 using var scope = NewDisposeScope();
-                Tensor batchLoss = objective(compute, batch);
-                loss += batchLoss.to_type(ScalarType.Float32).item<float>() / microBatches.Count;
-                accumulation.Backward(batchLoss);
+                loss += objective(compute, batch, microBatches.Count) / microBatches.Count;
             }
         if (compute != model) MoveGradientsToMasters();
         var parameters = model.Network.parameters().ToList();
