@@ -125,11 +125,7 @@ public sealed class EncoderModel : IDisposable
                 }));
             SafetensorsWriter.Write(Path.Combine(folder, CheckpointWeights.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }
-        AtomicFile.Write(Path.Combine(folder, "config.json"), stream =>
-        {
-            using var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
-            PythonJson.Write(writer, ConfigAsSaved());
-        });
+        AtomicFile.WriteJson(Path.Combine(folder, "config.json"), ConfigAsSaved());
         if (Path.GetFullPath(folder) == Path.GetFullPath(Folder)) return;
         foreach (string file in TokenizerFiles.Where(f => File.Exists(Path.Combine(Folder, f))))
             AtomicFile.Write(Path.Combine(folder, file), stream =>

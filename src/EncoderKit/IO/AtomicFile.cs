@@ -33,6 +33,13 @@ public static class AtomicFile
 
     public static void WriteAllText(string path, string text) => Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(text)));
 
+    /// <summary>Writes <paramref name="json"/> indented, as Python's json module reads it (non-finite numbers as NaN/Infinity).</summary>
+    public static void WriteJson(string path, System.Text.Json.Nodes.JsonNode json) => Write(path, stream =>
+    {
+        using var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
+        PythonJson.Write(writer, json);
+    });
+
     // The original failure is what the caller needs to see; a failed clean-up must not replace it.
     static void DeleteQuietly(string path)
     {

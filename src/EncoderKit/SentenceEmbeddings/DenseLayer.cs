@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Blocks;
@@ -85,6 +86,16 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>, IEmbeddingLayer
             : throw new EncoderKitException(ErrorKind.BadConfig, $"takes {InFeatures} features but the module before it gives {inputDimension}", field: Name);
 
     public Tensor Forward(Tensor embeddings) => forward(embeddings);
+
+    public void Save(string folder) => ModuleWeights.Save(folder, this, new JsonObject
+    {
+        ["in_features"] = InFeatures,
+        ["out_features"] = OutFeatures,
+        ["bias"] = linear.named_parameters().Any(p => p.name == "bias"),
+        // The class path sentence-transformers writes: torch.nn.modules.<module>.<class>.
+        ["activation_function"] = "torch.nn.modules." + (Activation == DenseActivation.Identity ? "linear" : "activation") + "."
+            + ActivationClasses.First(a => a.Value == Activation).Key,
+    });
 
     public override Tensor forward(Tensor embeddings)
     {

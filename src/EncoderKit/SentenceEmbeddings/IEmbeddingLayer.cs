@@ -16,6 +16,9 @@ public interface IEmbeddingLayer : IDisposable
 
     /// <param name="embeddings">[B, D] float32.</param>
     Tensor Forward(Tensor embeddings);
+
+    /// <summary>Writes the module's folder as sentence-transformers saves it (config.json and model.safetensors, where it has them).</summary>
+    void Save(string folder);
 }
 
 /// <summary>sentence_transformers.models.Normalize: L2 normalisation, nothing to load.</summary>
@@ -26,6 +29,9 @@ public sealed class NormalizeLayer(string name = "Normalize") : IEmbeddingLayer
     public int OutputDimension(int inputDimension) => inputDimension;
 
     public Tensor Forward(Tensor embeddings) => Pooling.Normalize(embeddings);
+
+    /// <summary>An empty folder: sentence-transformers saves Normalize with nothing in it.</summary>
+    public void Save(string folder) => Directory.CreateDirectory(folder);
 
     public void Dispose()
     {

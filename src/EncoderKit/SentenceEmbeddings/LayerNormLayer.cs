@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Blocks;
@@ -41,6 +42,8 @@ public sealed class LayerNormLayer : nn.Module<Tensor, Tensor>, IEmbeddingLayer
             : throw new EncoderKitException(ErrorKind.BadConfig, $"normalises {Dimension} features but the module before it gives {inputDimension}", field: Name);
 
     public Tensor Forward(Tensor embeddings) => forward(embeddings);
+
+    public void Save(string folder) => ModuleWeights.Save(folder, this, new JsonObject { ["dimension"] = Dimension });
 
     public override Tensor forward(Tensor embeddings) => norm.forward(embeddings);
 }

@@ -55,6 +55,22 @@ sealed class ModuleWeights : IParameterSource, IDisposable
         return stored.to(ScalarType.Float32, Device);
     }
 
+    /// <summary>Writes a module's folder: <paramref name="config"/> as config.json and its parameters, by name, as float32 model.safetensors.</summary>
+    public static void Save(string folder, nn.Module module, System.Text.Json.Nodes.JsonObject config)
+    {
+        Directory.CreateDirectory(folder);
+        using (var scope = NewDisposeScope())
+        {
+            var tensors = module.named_parameters().Select(p =>
+            {
+                var (dtype, shape, data) = TorchTensors.ToStored(p.parameter.detach().to(ScalarType.Float32, CPU).contiguous());
+                return new TensorData(p.name, dtype, shape, data);
+            }).ToList();
+            SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        AtomicFile.WriteJson(Path.Combine(folder, "config.json"), config);
+    }
+
     public void Dispose() => _source.Dispose();
 }
 

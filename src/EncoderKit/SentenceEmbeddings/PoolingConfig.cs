@@ -73,6 +73,15 @@ public sealed class PoolingConfig
         ("pooling_mode_lasttoken", PoolingMode.LastToken, false),
     ];
 
+    /// <summary>The config.json sentence-transformers writes for this Pooling module: every flag, then include_prompt.</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson()
+    {
+        var json = new System.Text.Json.Nodes.JsonObject { ["word_embedding_dimension"] = WordEmbeddingDimension };
+        foreach (var (key, mode, _) in Flags) json[key] = Modes.Contains(mode);
+        json["include_prompt"] = IncludePrompt;
+        return json;
+    }
+
     /// <summary>Reads a Pooling module's config.json.</summary>
     public static PoolingConfig Load(string path) => Parse(ConfigJson.Load(path));
 

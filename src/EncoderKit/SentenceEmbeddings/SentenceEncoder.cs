@@ -173,6 +173,13 @@ public sealed class SentenceEncoder : IDisposable
         new(model.Folder, model.Folder, [model.Folder], new SentenceModel(model, pooling ?? PoolingConfig.Mean(model.Spec.Hidden), layers ?? [], ownsTransformer: false),
             tokenizer, settings ?? new SentenceEncoderSettings(), options ?? new SentenceEncoderOptions());
 
+    /// <summary>
+    /// Writes the encoder as a sentence-transformers folder (<see cref="SentenceModel.Save"/>) with its prompts, default
+    /// prompt, similarity function and sequence length, so <see cref="Load(string, SentenceEncoderOptions?)"/> gives back the same vectors.
+    /// </summary>
+    public void Save(string folder) =>
+        Modules.Save(folder, new SentenceEncoderSettings(MaxSeqLength, DoLowerCase, Prompts, DefaultPromptName, SimilarityFunction));
+
     /// <summary>Embeds <paramref name="texts"/>, returning one vector per text in input order.</summary>
     /// <param name="promptName">A key of <see cref="Prompts"/>; without it and <paramref name="prompt"/>, the default prompt (if any) applies.</param>
     /// <param name="prompt">A literal prefix ("search_query: "); wins over <paramref name="promptName"/>.</param>

@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using EncoderKit.Compute;
+using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Runtime;
 using Microsoft.Extensions.Logging;
@@ -111,6 +114,58 @@ public sealed class SentenceModel : IDisposable
         Tensor embeddings = SentenceEmbeddings.Pooling.Pool(hidden, mask.to(hidden.device), Pooling, promptLength);   // [B, P]
         foreach (IEmbeddingLayer layer in Layers) embeddings = layer.Forward(embeddings);             // [B, D]
         return embeddings.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Writes the modules as a sentence-transformers folder that <see cref="Load"/> and Python's SentenceTransformer
+    /// both read: the encoder at the top (<see cref="EncoderModel.Save"/>), then 1_Pooling, each later module in its
+    /// numbered folder, modules.json, sentence_bert_config.json and config_sentence_transformers.json with
+    /// <paramref name="settings"/>' prompts and similarity function.
+    /// </summary>
+    public void Save(string folder, SentenceEncoderSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Transformer.Save(folder);
+        var modules = new JsonArray();
+        void Add(string path, string type)
+        {
+            int index = modules.Count;
+            modules.Add(new JsonObject { ["idx"] = index, ["name"] = index.ToString(CultureInfo.InvariantCulture), ["path"] = path, ["type"] = "sentence_transformers.models." + type });
+        }
+        Add("", "Transformer");
+        Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
+        AtomicFile.WriteJson(Path.Combine(folder, "1_Pooling", "config.json"), Pooling.ToJson());
+        Add("1_Pooling", "Pooling");
+        IEnumerable<IEmbeddingLayer> layers = EndsWithNormalize ? Layers.Append(new NormalizeLayer()) : Layers;
+        foreach (IEmbeddingLayer layer in layers)
+        {
+            string type = layer switch
+            {
+                DenseLayer => "Dense",
+                LayerNormLayer => "LayerNorm",
+                NormalizeLayer => "Normalize",
+                _ => throw new NotSupportedException($"saving a {layer.GetType().Name} module"),
+            };
+            string path = $"{modules.Count}_{type}";
+            layer.Save(Path.Combine(folder, path));
+            Add(path, type);
+        }
+        AtomicFile.WriteJson(Path.Combine(folder, SentenceTransformerConfig.ModulesFile), modules);
+
+        var transformerSettings = new JsonObject();
+        if ((settings.MaxSeqLength ?? Transformer.MaxInputTokens) is { } maxLength) transformerSettings["max_seq_length"] = maxLength;
+        transformerSettings["do_lower_case"] = settings.DoLowerCase;
+        AtomicFile.WriteJson(Path.Combine(folder, "sentence_bert_config.json"), transformerSettings);
+
+        var prompts = new JsonObject();
+        foreach (var (name, prompt) in settings.Prompts ?? new Dictionary<string, string>()) prompts[name] = prompt;
+        AtomicFile.WriteJson(Path.Combine(folder, SentenceTransformerConfig.SettingsFile), new JsonObject
+        {
+            ["__version__"] = new JsonObject { ["encoderkit"] = typeof(SentenceModel).Assembly.GetName().Version?.ToString(3) },
+            ["prompts"] = prompts,
+            ["default_prompt_name"] = settings.DefaultPromptName,
+            ["similarity_fn_name"] = Similarity.Name(settings.SimilarityFunction ?? SimilarityFunction.Cosine),
+        });
     }
 
     public void Dispose()
