@@ -29,6 +29,13 @@ public sealed class LogisticRegression
     /// <summary>The class ids seen in training, ascending (sklearn's classes_).</summary>
     public IReadOnlyList<int> Classes { get; }
 
+    /// <summary>sklearn's coef_: one row of feature weights per output (a single row for two classes, for class 1).</summary>
+    public double[][] Coefficients => Enumerable.Range(0, _weights.Length / (_features + 1))
+        .Select(k => _weights.AsSpan(k * (_features + 1), _features).ToArray()).ToArray();
+
+    /// <summary>sklearn's intercept_: one per output.</summary>
+    public double[] Intercepts => Enumerable.Range(0, _weights.Length / (_features + 1)).Select(k => _weights[k * (_features + 1) + _features]).ToArray();
+
     /// <summary>L-BFGS iterations the fit took.</summary>
     public int Iterations { get; }
 
