@@ -152,11 +152,12 @@ public static class BenchmarkTasks
     {
         if (task.MissingPipeline is not null) throw NotAvailable(task);
         var clock = Stopwatch.StartNew();
+        // Every file is read before anything runs, so a bad line fails fast.
+        var splits = SplitFiles(task, data, split).Select(s => (s.Split, Examples: Read(task, s.File))).ToArray();
         Func<IReadOnlyList<LabelScore>, double> prediction = OutputMapping(task, classifier);
         var scores = new Dictionary<string, SplitScores>();
-        foreach (var (splitName, file) in SplitFiles(task, data, split))
+        foreach (var (splitName, examples) in splits)
         {
-            IReadOnlyList<BenchmarkExample> examples = Read(task, file);
             var inputs = examples.Select(e => new TextToClassify(e.Text, e.Pair)).ToList();
             IReadOnlyList<LabelScore>[] outputs = await classifier.ClassifyAsync(inputs, 1, ClassificationFunction.None, new BatchLimits(MaxRows: batchSize),
                 OverlongInput.Truncate, cancellationToken).ConfigureAwait(false);
