@@ -134,7 +134,7 @@ static class EvaluateCommand
                     AtomicFile.WriteAllText(Path.Combine(folder!, "summary.md"), summary.ToMarkdown());
                     AtomicFile.WriteAllText(Path.Combine(folder!, "summary.csv"), summary.ToCsv());
                     cli.Out.Write(summary.ToMarkdown());
-                    cli.Error.WriteLine($"encoderkit: results, summary.md and summary.csv written to {folder}");
+                    cli.Error.WriteLine($"encoderkit: results, summary.md and summary.csv written to {folder}; {cache!.Embedded} texts embedded, the rest read from the embedding cache");
                 }
                 return 0;
             }

@@ -77,41 +77,25 @@ public static class EmbeddingTaskData
     }
 
     /// <summary>STS JSONL {sentence1, sentence2, score}; a score outside [min, max] is an error naming its line.</summary>
-    public static PairData ReadSts(string file, double minScore, double maxScore)
+    public static PairData ReadSts(string file, double minScore, double maxScore) => ReadPairs(file, line =>
     {
-        var first = new List<string>();
-        var second = new List<string>();
-        var scores = new List<double>();
-        foreach (var line in TaskRecords.Read(file))
-        {
-            first.Add(line.String("sentence1"));
-            second.Add(line.String("sentence2"));
-            double score = line.Float("score");
-            if (!(score >= minScore && score <= maxScore))
-                throw line.Error($"score {score} is outside the range {minScore}–{maxScore} (set the range with --score-range MIN,MAX)");
-            scores.Add(score);
-        }
-        return new PairData(first, second, scores);
-    }
+        double score = line.Float("score");
+        return score >= minScore && score <= maxScore ? score
+            : throw line.Error($"score {score} is outside the range {minScore}–{maxScore} (set the range with --score-range MIN,MAX)");
+    });
 
     /// <summary>Pair classification JSONL {sentence1, sentence2, label} with label 0 or 1.</summary>
-    public static PairData ReadPairClassification(string file)
+    public static PairData ReadPairClassification(string file) => ReadPairs(file, line => line.Label("label") switch
     {
-        var first = new List<string>();
-        var second = new List<string>();
-        var labels = new List<double>();
-        foreach (var line in TaskRecords.Read(file))
-        {
-            first.Add(line.String("sentence1"));
-            second.Add(line.String("sentence2"));
-            labels.Add(line.Label("label") switch
-            {
-                "0" => 0,
-                "1" => 1,
-                string other => throw line.Error($"label must be 0 or 1, got '{other}'"),
-            });
-        }
-        return new PairData(first, second, labels);
+        "0" => 0,
+        "1" => 1,
+        string other => throw line.Error($"label must be 0 or 1, got '{other}'"),
+    });
+
+    static PairData ReadPairs(string file, Func<TaskRecords.Line, double> value)
+    {
+        var records = TaskRecords.Read(file);
+        return new PairData(records.Select(l => l.String("sentence1")).ToArray(), records.Select(l => l.String("sentence2")).ToArray(), records.Select(value).ToArray());
     }
 
     /// <summary>
