@@ -114,9 +114,8 @@ static class EvaluateCommand
                     else
                     {
                         BenchmarkTask benchmark = BenchmarkTasks.Find(spec.Task)!;
-                        if (benchmark.MissingPipeline is null) classifierModel ??= await model.LoadEncoderAsync(parsed, cli, cancellationToken);
-                        var classifier = benchmark.MissingPipeline is null ? new TextClassifier(classifierModel!, cli.Warnings) : null;
-                        result = await BenchmarkTasks.EvaluateAsync(benchmark, spec.Data, classifier!, modelName, revision,
+                        classifierModel ??= await model.LoadEncoderAsync(parsed, cli, cancellationToken);
+                        result = await BenchmarkTasks.EvaluateAsync(benchmark, spec.Data, new TextClassifier(classifierModel, cli.Warnings), modelName, revision,
                             spec.Split ?? (benchmark.Benchmark == "GLUE" ? "dev" : "valid"), parsed.GetValue(model.BatchSize), cancellationToken);
                     }
                     results.Add(result);

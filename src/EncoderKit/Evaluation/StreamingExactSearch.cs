@@ -44,14 +44,24 @@ public static class StreamingExactSearch
                 {
                     float[] query = queries[first + q];
                     var heap = heaps[q];
+                    // The k-th best score so far: most rows fall below it and never touch the heap. Among equal scores
+                    // the earlier row wins, and rows come in order, so an equal score never displaces a kept one.
+                    float floor = heap.Count < k ? float.NegativeInfinity : heap.Peek().Score;
                     for (int i = start; i < end; i++)
                     {
                         if (corpus[i].Length != query.Length)
                             throw new EncoderKitException(ErrorKind.BadInput, $"corpus row {i} has {corpus[i].Length} dimensions, the query {query.Length}");
                         float score = norms is null ? Similarity.Score(query, corpus[i], function) : TensorPrimitives.Dot(query, corpus[i]) / (queryNorms[q] * norms[i]);
-                        if (heap.Count < k) heap.Enqueue(new SearchHit(i, score), (score, -i));
-                        else if (heap.TryPeek(out _, out var worst) && (score > worst.Score || (score == worst.Score && -i > worst.NegIndex)))
+                        if (heap.Count < k)
+                        {
+                            heap.Enqueue(new SearchHit(i, score), (score, -i));
+                            if (heap.Count == k) floor = heap.Peek().Score;
+                        }
+                        else if (score > floor)
+                        {
                             heap.EnqueueDequeue(new SearchHit(i, score), (score, -i));
+                            floor = heap.Peek().Score;
+                        }
                     }
                 }
             }
