@@ -11,6 +11,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["save"] = SaveBench.Run,
     ["fuzz"] = FuzzBench.Run,
     ["train"] = TrainBench.Run,
+    ["evaluate"] = EvaluateBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {

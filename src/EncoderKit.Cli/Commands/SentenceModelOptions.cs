@@ -34,6 +34,13 @@ sealed class SentenceModelOptions
         _ => new EmbedOptions(),
     };
 
+    /// <summary>--model loaded as a plain encoder with its heads (for a classifier), with the same device and dtype options.</summary>
+    public Task<EncoderModel> LoadEncoderAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken) =>
+        _model.LoadAsync(parsed, cli, cancellationToken);
+
+    /// <summary>--model and --revision as given.</summary>
+    public (string Model, string? Revision) Named(ParseResult parsed) => (parsed.GetValue(_model.Model)!, parsed.GetValue(_model.Revision));
+
     public async Task<SentenceEncoder> LoadAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken)
     {
         int batchSize = parsed.GetValue(BatchSize);

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using EncoderKit.Inference;
+using EncoderKit.IO;
+using EncoderKit.Runtime;
+
+namespace EncoderKit.Evaluation;
+
+/// <summary>One labelled example of a GLUE or JGLUE task: a text or pair, and its gold class id or score.</summary>
+public sealed record BenchmarkExample(string Text, string? Pair, double Gold);
+
+/// <summary>
+/// A GLUE or JGLUE task: where its files are, how to read them, and how it is scored. Labels are numbered as the
+/// Hugging Face datasets number them (mnli: entailment 0, neutral 1, contradiction 2; …), which is how a classifier
+/// fine-tuned with run_glue numbers its outputs.
+/// </summary>
+public sealed record BenchmarkTask(string Name, string DisplayName, string Benchmark, IReadOnlyList<string>? LabelNames, IReadOnlyList<string> Metrics,
+    string Language, string? MissingPipeline = null)
+{
+    public bool IsRegression => LabelNames is null;
+
+    public string MainScore => Metrics[0];
+}
+
+/// <summary>
+/// The GLUE and JGLUE tasks, read from their own files (GLUE's task folders of TSV files, quoting off; JGLUE's JSON
+/// lines), and scored through a fine-tuned <see cref="TextClassifier"/> with the metrics of Hugging Face evaluate's
+/// glue script: matthews_correlation (CoLA), accuracy and f1 (MRPC, QQP), pearson and spearmanr (STS-B, JSTS),
+/// accuracy otherwise.
+/// </summary>
+public static class BenchmarkTasks
+{
+    public static IReadOnlyList<BenchmarkTask> All { get; } =
+    [
+        new("glue/cola", "CoLA", "GLUE", ["unacceptable", "acceptable"], ["matthews_correlation"], "eng-Latn"),
+        new("glue/sst2", "SST-2", "GLUE", ["negative", "positive"], ["accuracy"], "eng-Latn"),
+        new("glue/mrpc", "MRPC", "GLUE", ["not_equivalent", "equivalent"], ["f1", "accuracy"], "eng-Latn"),
+        new("glue/qqp", "QQP", "GLUE", ["not_duplicate", "duplicate"], ["f1", "accuracy"], "eng-Latn"),
+        new("glue/stsb", "STS-B", "GLUE", null, ["pearson", "spearmanr"], "eng-Latn"),
+        new("glue/mnli", "MNLI", "GLUE", ["entailment", "neutral", "contradiction"], ["accuracy"], "eng-Latn"),
+        new("glue/qnli", "QNLI", "GLUE", ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
+        new("glue/rte", "RTE", "GLUE", ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
+        new("glue/wnli", "WNLI", "GLUE", ["not_entailment", "entailment"], ["accuracy"], "eng-Latn"),
+        new("jglue/marc-ja", "MARC-ja", "JGLUE", ["positive", "negative"], ["accuracy"], "jpn-Jpan"),
+        new("jglue/jsts", "JSTS", "JGLUE", null, ["pearson", "spearmanr"], "jpn-Jpan"),
+        new("jglue/jnli", "JNLI", "JGLUE", ["entailment", "contradiction", "neutral"], ["accuracy"], "jpn-Jpan"),
+        new("jglue/jsquad", "JSQuAD", "JGLUE", null, ["exact_match", "f1"], "jpn-Jpan", MissingPipeline: "question answering"),
+        new("jglue/jcommonsenseqa", "JCommonsenseQA", "JGLUE", null, ["accuracy"], "jpn-Jpan", MissingPipeline: "multiple choice"),
+    ];
+
+    public static BenchmarkTask? Find(string name) => All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The split files of a task: GLUE's &lt;split&gt;.tsv in the task folder (MNLI: &lt;split&gt;_matched.tsv and
+    /// &lt;split&gt;_mismatched.tsv), JGLUE's &lt;split&gt;-v1.*.json (the newest version present); a file given directly is read as is.
+    /// </summary>
+    public static IReadOnlyList<(string Split, string File)> SplitFiles(BenchmarkTask task, string data, string split)
+    {
+        if (File.Exists(data)) return [(split, data)];
+        if (!Directory.Exists(data)) throw new EncoderKitException(ErrorKind.MissingFile, $"no such file or folder (the {task.DisplayName} task folder)", data);
+        if (task.Benchmark == "GLUE")
+        {
+            string[] names = task.Name == "glue/mnli" ? [split + "_matched", split + "_mismatched"] : [split];
+            return names.Select(n => (n, Path.Combine(data, n + ".tsv"))).ToArray();
+        }
+        string? newest = Directory.GetFiles(data, split + "-v*.json").Order(StringComparer.Ordinal).LastOrDefault();
+        return [(split, newest ?? throw new EncoderKitException(ErrorKind.MissingFile, $"no {split}-v1.*.json in the {task.DisplayName} folder", data))];
+    }
+
+    /// <summary>Reads one split file of <paramref name="task"/>.</summary>
+    public static IReadOnlyList<BenchmarkExample> Read(BenchmarkTask task, string file) =>
+        task.Benchmark == "GLUE" ? ReadGlue(task, file) : ReadJglue(task, file);
+
+    static IReadOnlyList<BenchmarkExample> ReadGlue(BenchmarkTask task, string file)
+    {
+        string[] lines = UserFile.Read(file, () => File.ReadAllLines(file));
+        if (lines.Length == 0) throw new EncoderKitException(ErrorKind.BadInput, "is empty", file);
+        // CoLA's train and dev files have no header: source, label, original label, sentence.
+        bool headerless = task.Name == "glue/cola" && lines[0].Split('\t').Length == 4 && !lines[0].Split('\t').Contains("sentence");
+        (string Text, string? Pair, string Label) columns = task.Name switch
+        {
+            "glue/cola" => ("sentence", null, "label"),
+            "glue/sst2" => ("sentence", null, "label"),
+            "glue/mrpc" => ("#1 String", "#2 String", "Quality"),
+            "glue/qqp" => ("question1", "question2", "is_duplicate"),
+            "glue/stsb" => ("sentence1", "sentence2", "score"),
+            "glue/mnli" => ("sentence1", "sentence2", "gold_label"),
+            "glue/qnli" => ("question", "sentence", "label"),
+            _ => ("sentence1", "sentence2", "label"),
+        };
+        int textAt, pairAt = -1, labelAt;
+        int first;
+        if (headerless)
+        {
+            (textAt, labelAt, first) = (3, 1, 0);
+        }
+        else
+        {
+            string[] header = lines[0].Split('\t');
+            int Column(string name) => Array.IndexOf(header, name) is int at and >= 0 ? at
+                : throw new EncoderKitException(ErrorKind.BadInput, $"the header has no \"{name}\" column ({task.DisplayName} needs it)", file, "line 1");
+            textAt = Column(columns.Text);
+            if (columns.Pair is not null) pairAt = Column(columns.Pair);
+            labelAt = Column(columns.Label);
+            first = 1;
+        }
+        int needed = Math.Max(textAt, Math.Max(pairAt, labelAt)) + 1;
+        var examples = new List<BenchmarkExample>();
+        for (int i = first; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            string where = $"line {i + 1}";
+            string[] cells = lines[i].Split('\t');
+            if (cells.Length < needed)
+                throw new EncoderKitException(ErrorKind.BadInput, $"{cells.Length} tab-separated columns, {task.DisplayName} needs at least {needed}", file, where);
+            examples.Add(new BenchmarkExample(cells[textAt], pairAt >= 0 ? cells[pairAt] : null, Gold(task, cells[labelAt], file, where)));
+        }
+        if (examples.Count == 0) throw new EncoderKitException(ErrorKind.BadInput, "holds no examples", file);
+        return examples;
+    }
+
+    static IReadOnlyList<BenchmarkExample> ReadJglue(BenchmarkTask task, string file)
+    {
+        if (task.MissingPipeline is not null) throw NotAvailable(task);
+        return TaskRecords.Read(file).Select(line => task.Name == "jglue/marc-ja"
+            ? new BenchmarkExample(line.String("sentence"), null, Gold(task, line.Label("label"), file, line.Where))
+            : new BenchmarkExample(line.String("sentence1"), line.String("sentence2"),
+                task.IsRegression ? line.Float("label") : Gold(task, line.Label("label"), file, line.Where))).ToArray();
+    }
+
+    /// <summary>A label as the files write it (a class id, or a class name for MNLI, QNLI, RTE and JGLUE) → class id; a score for regression.</summary>
+    static double Gold(BenchmarkTask task, string label, string file, string where)
+    {
+        if (task.IsRegression)
+            return double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out double score) ? score
+                : throw new EncoderKitException(ErrorKind.BadInput, $"score '{label}' is not a number", file, where);
+        int byName = task.LabelNames!.ToList().IndexOf(label);
+        if (byName >= 0) return byName;
+        if (int.TryParse(label, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && id < task.LabelNames!.Count) return id;
+        throw new EncoderKitException(ErrorKind.BadInput, $"label '{label}' is not one of {string.Join(", ", task.LabelNames!)} (or their ids 0–{task.LabelNames!.Count - 1})", file, where);
+    }
+
+    static EncoderKitException NotAvailable(BenchmarkTask task) => new(ErrorKind.BadInput,
+        $"{task.Name} is not available yet: it needs the {task.MissingPipeline} pipeline, which EncoderKit does not have yet", field: "--task");
+
+    /// <summary>
+    /// Scores a fine-tuned classifier on <paramref name="task"/>: every split file read, classified (the highest logit;
+    /// a regression model's single output as the score), and measured.
+    /// </summary>
+    public static async Task<TaskResult> EvaluateAsync(BenchmarkTask task, string data, TextClassifier classifier, string modelName, string? modelRevision,
+        string split = "dev", int? batchSize = null, CancellationToken cancellationToken = default)
+    {
+        if (task.MissingPipeline is not null) throw NotAvailable(task);
+        var clock = Stopwatch.StartNew();
+        // Every file is read before anything runs, so a bad line fails fast.
+        var splits = SplitFiles(task, data, split).Select(s => (s.Split, Examples: Read(task, s.File))).ToArray();
+        Func<IReadOnlyList<LabelScore>, double> prediction = OutputMapping(task, classifier);
+        var scores = new Dictionary<string, SplitScores>();
+        foreach (var (splitName, examples) in splits)
+        {
+            var inputs = examples.Select(e => new TextToClassify(e.Text, e.Pair)).ToList();
+            IReadOnlyList<LabelScore>[] outputs = await classifier.ClassifyAsync(inputs, 1, ClassificationFunction.None, new BatchLimits(MaxRows: batchSize),
+                OverlongInput.Truncate, cancellationToken).ConfigureAwait(false);
+            double[] predicted = outputs.Select(prediction).ToArray();
+            double[] gold = examples.Select(e => e.Gold).ToArray();
+            scores[splitName] = new SplitScores(task.MainScore, Score(task, gold, predicted));
+        }
+        return new TaskResult(task.DisplayName, task.Benchmark, scores, [task.Language], clock.Elapsed.TotalSeconds, modelName, modelRevision);
+    }
+
+    /// <summary>The task's metrics of predictions against gold labels (class ids) or scores.</summary>
+    public static Dictionary<string, double> Score(BenchmarkTask task, double[] gold, double[] predicted)
+    {
+        if (task.IsRegression)
+            return new() { ["pearson"] = Correlation.Pearson(gold, predicted), ["spearmanr"] = Correlation.Spearman(gold, predicted) };
+        int[] truth = gold.Select(g => (int)g).ToArray(), guess = predicted.Select(p => (int)p).ToArray();
+        var metrics = new Dictionary<string, double>();
+        foreach (string metric in task.Metrics)
+            metrics[metric] = metric switch
+            {
+                "matthews_correlation" => ClassificationMetrics.MatthewsCorrelation(truth, guess),
+                "f1" => ClassificationMetrics.F1(truth, guess),
+                _ => ClassificationMetrics.Accuracy(truth, guess),
+            };
+        return metrics;
+    }
+
+    /// <summary>
+    /// How the classifier's best label becomes the task's class id: by name when the model's labels are the task's
+    /// (any case), else by position (LABEL_0, LABEL_1, … as run_glue leaves them); a regression task takes the single score.
+    /// </summary>
+    static Func<IReadOnlyList<LabelScore>, double> OutputMapping(BenchmarkTask task, TextClassifier classifier)
+    {
+        IReadOnlyList<string> labels = classifier.Labels;
+        if (task.IsRegression)
+        {
+            if (labels.Count != 1)
+                throw new EncoderKitException(ErrorKind.BadInput, $"{task.DisplayName} is scored on a regression model (one output), this one has {labels.Count} labels", field: "--model");
+            return scores => scores[0].Score;
+        }
+        if (labels.Count != task.LabelNames!.Count)
+            throw new EncoderKitException(ErrorKind.BadInput, $"{task.DisplayName} has {task.LabelNames!.Count} classes, the model {labels.Count} labels ({string.Join(", ", labels)})", field: "--model");
+        var byName = task.LabelNames!.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
+        bool named = labels.All(byName.ContainsKey) && labels.Distinct(StringComparer.OrdinalIgnoreCase).Count() == labels.Count;
+        var position = labels.Select((n, i) => (n, i)).GroupBy(p => p.n).ToDictionary(g => g.Key, g => g.First().i);
+        return scores => named ? byName[scores[0].Label] : position[scores[0].Label];
+    }
+}
