@@ -57,21 +57,21 @@ public static class AnswerSpans
     }
 
     /// <summary>
-    /// The characters a token span covers, as the pipeline's <c>get_indices</c> with <c>align_to_words</c>: from the
-    /// start of the start token's word to the end of the end token's word (only tokens of the context in this window
-    /// count), or the tokens' own offsets where a token belongs to no word.
+    /// The characters a token span covers, as the pipeline's <c>get_indices</c>: with <paramref name="alignToWords"/>, from
+    /// the start of the start token's word to the end of the end token's word (only tokens of the context in this window
+    /// count); without it, or where a token belongs to no word, the tokens' own offsets.
     /// </summary>
     /// <param name="wordIds">Per token of the window, its word in its sequence; null for special tokens.</param>
     /// <param name="sequenceIds">Per token, which sequence it came from (the context is 1); null for special tokens.</param>
     /// <param name="offsets">Per token, its UTF-16 range in its own sequence's text.</param>
     public static (int Start, int End) Characters(TokenSpan span, IReadOnlyList<int?> wordIds, IReadOnlyList<int?> sequenceIds, IReadOnlyList<(int Start, int End)> offsets,
-        int contextSequence = 1)
+        bool alignToWords = true, int contextSequence = 1)
     {
         ArgumentNullException.ThrowIfNull(wordIds);
         ArgumentNullException.ThrowIfNull(sequenceIds);
         ArgumentNullException.ThrowIfNull(offsets);
         int?[] words = [wordIds[span.Start], wordIds[span.End]];
-        if (words[0] is null || words[1] is null) return (offsets[span.Start].Start, offsets[span.End].End);
+        if (!alignToWords || words[0] is null || words[1] is null) return (offsets[span.Start].Start, offsets[span.End].End);
         IEnumerable<int> TokensOf(int word) => Enumerable.Range(0, wordIds.Count).Where(i => wordIds[i] == word && sequenceIds[i] == contextSequence);
         return (offsets[TokensOf(words[0]!.Value).First()].Start, offsets[TokensOf(words[1]!.Value).Last()].End);
     }

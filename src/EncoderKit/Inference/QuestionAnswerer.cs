@@ -14,7 +14,12 @@ public sealed record QuestionAndContext(string Question, string Context);
 /// <param name="MaxSequenceLength">Tokens per window (question, context part and special tokens); default the smaller of 384 and the model's limit.</param>
 /// <param name="DocStride">Context tokens consecutive windows share; default the smaller of 128 and half a window.</param>
 /// <param name="HandleImpossibleAnswer">Also offer the empty answer, scored by [CLS]'s start × end probability.</param>
-public sealed record AnswerOptions(int TopK = 1, int MaxAnswerLength = 15, int? MaxSequenceLength = null, int? DocStride = null, bool HandleImpossibleAnswer = false);
+/// <param name="AlignToWords">
+/// Widen an answer to whole words of the pre-tokenizer (the pipeline's default); for text without spaces between
+/// words (Japanese, Chinese) a "word" can be a whole sentence, so turn it off there.
+/// </param>
+public sealed record AnswerOptions(int TopK = 1, int MaxAnswerLength = 15, int? MaxSequenceLength = null, int? DocStride = null, bool HandleImpossibleAnswer = false,
+    bool AlignToWords = true);
 
 /// <summary>
 /// Extractive question answering as the Hugging Face <c>question-answering</c> pipeline answers it: the question and
@@ -68,7 +73,7 @@ public sealed class QuestionAnswerer
                 noAnswer = Math.Min(noAnswer, windowNoAnswer);
                 foreach (TokenSpan span in spans)
                 {
-                    var (from, to) = AnswerSpans.Characters(span, window.WordIds, window.SequenceIds, window.Offsets);
+                    var (from, to) = AnswerSpans.Characters(span, window.WordIds, window.SequenceIds, window.Offsets, options.AlignToWords);
                     answers.Add(new Answer(span.Score, from, to, inputs[q].Context[from..to]));
                 }
             }
