@@ -1,3 +1,5 @@
+using EncoderKit.Tokenization;
+
 namespace EncoderKit.Inference;
 
 /// <summary>One answer of the question-answering pipeline: a span of the original context.</summary>
@@ -16,6 +18,39 @@ public readonly record struct TokenSpan(int Start, int End, double Score);
 /// </summary>
 public static class AnswerSpans
 {
+    /// <summary>
+    /// A question's answers from all windows of its context, as the pipeline's <c>postprocess</c>: each window's best
+    /// spans as character spans of the context, with the impossible answer (the lowest of the windows' no-answer
+    /// scores) when asked for, ranked together best first (equal scores in window order) and cut to top-k.
+    /// </summary>
+    /// <param name="windows">The (question, context) pair's encodings, the context as the second sequence.</param>
+    /// <param name="logits">Each window's start and end logits, one per token.</param>
+    /// <param name="clsTokenId">The [CLS] token, whose position holds the no-answer score; null when the tokenizer has none.</param>
+    public static List<Answer> FromWindows(string context, IReadOnlyList<Encoding> windows, IReadOnlyList<(float[] Start, float[] End)> logits, int? clsTokenId,
+        AnswerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(windows);
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(options);
+        var answers = new List<Answer>();
+        double noAnswer = 1_000_000;   // the pipeline's start: any window's score is lower
+        for (int w = 0; w < windows.Count; w++)
+        {
+            Encoding window = windows[w];
+            bool[] allowed = [.. Enumerable.Range(0, window.Length).Select(i => window.SequenceIds[i] == 1 || (clsTokenId is not null && window.Ids[i] == clsTokenId))];
+            List<TokenSpan> spans = Best(logits[w].Start, logits[w].End, allowed, options.TopK, options.MaxAnswerLength, out double windowNoAnswer);
+            noAnswer = Math.Min(noAnswer, windowNoAnswer);
+            foreach (TokenSpan span in spans)
+            {
+                var (start, end) = Characters(span, window.WordIds, window.SequenceIds, window.Offsets, options.AlignToWords);
+                answers.Add(new Answer(span.Score, start, end, context[start..end]));
+            }
+        }
+        if (options.HandleImpossibleAnswer) answers.Add(new Answer(noAnswer, 0, 0, ""));
+        return [.. answers.OrderByDescending(a => a.Score).Take(options.TopK)];
+    }
+
     /// <summary>
     /// Softmax over the window's start logits and, apart, over its end logits, with every position that may not hold an
     /// answer pushed to -10000 first (so it takes no probability); then the best spans by start × end probability.

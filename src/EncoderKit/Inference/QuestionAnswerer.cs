@@ -64,21 +64,8 @@ public sealed class QuestionAnswerer
         int row = 0;
         for (int q = 0; q < inputs.Count; q++)
         {
-            var answers = new List<Answer>();
-            double noAnswer = 1_000_000;   // the pipeline's start: any window's score is lower
-            foreach (Encoding window in windows[q])
-            {
-                var (start, end) = logits[row++];
-                List<TokenSpan> spans = AnswerSpans.Best(start, end, Allowed(window), options.TopK, options.MaxAnswerLength, out double windowNoAnswer);
-                noAnswer = Math.Min(noAnswer, windowNoAnswer);
-                foreach (TokenSpan span in spans)
-                {
-                    var (from, to) = AnswerSpans.Characters(span, window.WordIds, window.SequenceIds, window.Offsets, options.AlignToWords);
-                    answers.Add(new Answer(span.Score, from, to, inputs[q].Context[from..to]));
-                }
-            }
-            if (options.HandleImpossibleAnswer) answers.Add(new Answer(noAnswer, 0, 0, ""));
-            results[q] = [.. answers.OrderByDescending(a => a.Score).Take(options.TopK)];
+            results[q] = AnswerSpans.FromWindows(inputs[q].Context, windows[q], logits[row..(row + windows[q].Length)], model.Tokenizer.ClsTokenId, options);
+            row += windows[q].Length;
         }
         return results;
     }
@@ -107,10 +94,4 @@ public sealed class QuestionAnswerer
         return [first, .. first.Overflowing];
     }
 
-    /// <summary>Where an answer may start or end: the context's tokens, and [CLS] (the pipeline's p_mask, inverted).</summary>
-    bool[] Allowed(Encoding window)
-    {
-        int? cls = model.Tokenizer.ClsTokenId;
-        return [.. Enumerable.Range(0, window.Length).Select(i => window.SequenceIds[i] == 1 || (cls is not null && window.Ids[i] == cls))];
-    }
 }
