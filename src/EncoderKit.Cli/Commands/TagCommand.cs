@@ -43,7 +43,8 @@ static class TagCommand
             var limits = batchSize.Limits(parsed);
             using var encoder = await model.LoadAsync(parsed, cli, cancellationToken);
             var tagger = new TokenClassifier(encoder, cli.Warnings);
-            var results = await tagger.TagAsync(texts.Select(t => t.Text).ToList(), strategy, parsed.GetValue(ignore), parsed.GetValue(stride), limits, cancellationToken);
+            var results = await tagger.TagAsync(texts.Select(t => t.Text).ToList(), strategy,
+                parsed.GetResult(ignore) is null ? null : parsed.GetValue(ignore) ?? [], parsed.GetValue(stride), limits, cancellationToken);
             foreach (var (entities, t) in results.Zip(texts))
             {
                 int At(int utf16) => PipelineJson.CodePoints(t.Text, utf16);
