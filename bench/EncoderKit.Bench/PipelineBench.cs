@@ -19,14 +19,6 @@ namespace EncoderKit.Bench;
 /// </summary>
 static class PipelineBench
 {
-    const string CrossEncoderConfig = """
-        {"model_type": "modernbert", "architectures": ["ModernBertForSequenceClassification"], "hidden_size": 768, "num_hidden_layers": 22,
-         "num_attention_heads": 12, "intermediate_size": 1152, "vocab_size": 50368, "max_position_embeddings": 8192,
-         "hidden_activation": "gelu", "norm_eps": 1e-05, "norm_bias": false, "attention_bias": false, "mlp_bias": false,
-         "global_attn_every_n_layers": 3, "local_attention": 128, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0,
-         "pad_token_id": 0, "num_labels": 1, "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}
-        """;
-
     public static void Run(Arguments args)
     {
         int pairs = args.Ints("--pairs", [32])[0];
@@ -48,7 +40,11 @@ static class PipelineBench
         foreach (string dtype in dtypes)
         {
             var compute = new ComputeOptions { Dtype = dtype == "bf16" ? ComputeDtype.BFloat16 : ComputeDtype.Float32, Threads = threads };
-            using (var folder = new ModelFolder(ConfigJson.Parse(CrossEncoderConfig, "ModernBERT-base cross-encoder (built in)"), compute))
+            var crossEncoder = JsonNode.Parse(EmbedBench.ModernBertBase)!.AsObject();
+            crossEncoder["architectures"] = new JsonArray("ModernBertForSequenceClassification");
+            crossEncoder["num_labels"] = 1;
+            crossEncoder["pad_token_id"] = 0;   // the synthetic vocabulary's [PAD]
+            using (var folder = new ModelFolder(ConfigJson.Parse(crossEncoder.ToJsonString(), "ModernBERT-base cross-encoder (built in)"), compute))
             {
                 var reranker = new CrossEncoder(folder.Model);
                 reranker.RankAsync(query, documents.Take(2).ToList(), limits: limits).GetAwaiter().GetResult();   // warm-up
