@@ -18,7 +18,7 @@ static class TagCommand
         var input = new Option<string?>("--input", "-i") { Description = "Read texts from this file, one per line (- for standard input)" };
         var jsonl = new Option<bool>("--jsonl") { Description = "Read one JSON object per line: {\"text\": ...}" };
         var aggregation = new Option<string>("--aggregation") { Description = "none, simple, first, average or max, as the pipeline's aggregation_strategy", DefaultValueFactory = _ => "none" };
-        var ignore = new Option<string[]?>("--ignore-labels") { Description = "Labels (or entity groups) to leave out (default: O); give the option with no label to keep all", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = true };
+        var ignore = new Option<string[]?>("--ignore-labels") { Description = "Labels (or entity groups) to leave out (default: O); give the option with no label to keep all; put TEXT before it", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = true };
         var stride = new Option<int?>("--stride") { Description = "Tag a text longer than the model takes in windows sharing this many tokens (needs an aggregation); without it such a text is an error" };
         var batchSize = new BatchSizeOption();
         var command = new Command("tag", "Tag tokens (named entities, parts of speech) with a token-classification model");
