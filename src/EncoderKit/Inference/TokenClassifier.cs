@@ -51,8 +51,11 @@ public sealed class TokenClassifier
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (stride is < 0) throw new EncoderKitException(ErrorKind.BadInput, $"the stride must not be negative, got {stride}", field: "stride");
+        // As the pipeline: a stride asks for windows, whose entities are merged, which needs entities beyond single tokens.
+        if (stride is not null && aggregation == AggregationStrategy.None)
+            throw new EncoderKitException(ErrorKind.BadInput, "tagging in overlapping windows merges entities, which needs an aggregation strategy other than none", field: "aggregation_strategy");
         ignoreLabels ??= DefaultIgnoreLabels;
-        Encoding[][] windows = [.. texts.Select(text => Windows(text, aggregation, stride))];
+        Encoding[][] windows = [.. texts.Select(text => Windows(text, stride))];
         List<TokenizedText> rows = [.. windows.SelectMany(w => w).Select(e => new TokenizedText(e.Ids, e.TypeIds))];
         float[][] logits = await (runner ?? BatchRunner.Shared).RunAsync(rows, limits ?? new BatchLimits(), PipelineModel.PadId(model),
             batch => PipelineModel.RealPositions(PipelineModel.Forward(model, batch, Outputs.TokenLogits).TokenLogits!, batch),
@@ -75,15 +78,13 @@ public sealed class TokenClassifier
     }
 
     /// <summary>The text's encoding, or its overlapping windows when it is longer than the model takes and a stride is given.</summary>
-    Encoding[] Windows(string text, AggregationStrategy aggregation, int? stride)
+    Encoding[] Windows(string text, int? stride)
     {
         ArgumentNullException.ThrowIfNull(text);
         Encoding full = model.Tokenizer.Encode(text);
         if (model.MaxInputTokens is not int limit || full.Length <= limit) return [full];
         if (stride is null)
             throw new EncoderKitException(ErrorKind.BadInput, $"the text is {full.Length} tokens, more than the model's {limit}; give a stride to tag it in overlapping windows", field: "text");
-        if (aggregation == AggregationStrategy.None)
-            throw new EncoderKitException(ErrorKind.BadInput, "tagging in overlapping windows merges entities, which needs an aggregation strategy other than none", field: "aggregation_strategy");
         Encoding first = model.Tokenizer.Encode(text, null, new EncodeOptions { MaxLength = limit, Stride = stride.Value });
         log.LogInformation("The text is {Tokens} tokens; it was read in {Windows} windows of {Limit} overlapping by {Stride}.", full.Length, first.Overflowing.Count + 1, limit, stride);
         return [first, .. first.Overflowing];

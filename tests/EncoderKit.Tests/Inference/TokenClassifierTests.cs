@@ -60,6 +60,7 @@ public sealed class TokenClassifierTests
         var error = Assert.Throws<EncoderKitException>(() => tagger.Tag(text, AggregationStrategy.Simple));
         Assert.Contains("stride", error.Message);
         Assert.Contains("aggregation", Assert.Throws<EncoderKitException>(() => tagger.Tag(text, AggregationStrategy.None, stride: 64)).Message);
+        Assert.Contains("aggregation", Assert.Throws<EncoderKitException>(() => tagger.Tag("Paris", AggregationStrategy.None, stride: 64)).Message);   // as the pipeline: whatever the length
 
         // Nothing ignored: the groups cover the text from its first token to its last, in order, without overlaps.
         var groups = tagger.Tag(text, AggregationStrategy.Simple, ignoreLabels: [], stride: 64);
