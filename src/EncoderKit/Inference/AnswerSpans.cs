@@ -20,8 +20,10 @@ public static class AnswerSpans
 {
     /// <summary>
     /// A question's answers from all windows of its context, as the pipeline's <c>postprocess</c>: each window's best
-    /// spans as character spans of the context, with the impossible answer (the lowest of the windows' no-answer
-    /// scores) when asked for, ranked together best first (equal scores in window order) and cut to top-k.
+    /// spans as character spans of the context; a span whose text (ignoring case) is already an answer adds its score
+    /// to that answer instead of repeating it (as current transformers merges them: overlapping windows find the same
+    /// answer twice); then the impossible answer (the lowest of the windows' no-answer scores) when asked for; all
+    /// ranked together best first (equal scores in the order found) and cut to top-k.
     /// </summary>
     /// <param name="windows">The (question, context) pair's encodings, the context as the second sequence.</param>
     /// <param name="logits">Each window's start and end logits, one per token.</param>
@@ -44,7 +46,10 @@ public static class AnswerSpans
             foreach (TokenSpan span in spans)
             {
                 var (start, end) = Characters(span, window.WordIds, window.SequenceIds, window.Offsets, options.AlignToWords);
-                answers.Add(new Answer(span.Score, start, end, context[start..end]));
+                string text = context[start..end], key = text.ToLowerInvariant();
+                int same = answers.FindIndex(a => a.Text.ToLowerInvariant() == key);
+                if (same >= 0) answers[same] = answers[same] with { Score = answers[same].Score + span.Score };
+                else answers.Add(new Answer(span.Score, start, end, text));
             }
         }
         if (options.HandleImpossibleAnswer) answers.Add(new Answer(noAnswer, 0, 0, ""));

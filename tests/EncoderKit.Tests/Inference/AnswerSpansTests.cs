@@ -85,6 +85,10 @@ public sealed class AnswerSpansTests
         }
         Assert.Equal(Expected(windows[1], logits[1].Item1, logits[1].Item2, newAt, yorkAt), answers[0].Score, 1e-12);
         Assert.Equal(Expected(windows[0], logits[0].Item1, logits[0].Item2, windows[0].Length - 2, windows[0].Length - 2), answers[1].Score, 1e-12);
+        // With ten spans per window, window 1 offers "New" too: after its best, eight spans tie (each "the" to York, then
+        // New to New, is, big and "."), and New–New is the fifth of them. The two are one answer with the scores summed.
+        Answer merged = Assert.Single(AnswerSpans.FromWindows(context, windows, logits, Bert.ClsTokenId, new AnswerOptions(TopK: 10)), a => a.Text == "New");
+        Assert.Equal(answers[1].Score + Expected(windows[1], logits[1].Item1, logits[1].Item2, newAt, newAt), merged.Score, 1e-12);
     }
 
     [Fact]
