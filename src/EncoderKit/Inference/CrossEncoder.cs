@@ -18,18 +18,31 @@ public sealed record RankedDocument(int Index, double Score);
 /// or <c>sbert_ce_default_activation_function</c> (earlier versions); sigmoid when it names none, as a one-label
 /// CrossEncoder defaults to.
 /// </remarks>
-public sealed class CrossEncoder
+public sealed class CrossEncoder : IDisposable
 {
+    readonly EncoderModel model;
     readonly TextClassifier classifier;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public CrossEncoder(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        this.model = model;
         classifier = new TextClassifier(model, logger, runner);
         if (classifier.Labels.Count != 1)
             throw new EncoderKitException(ErrorKind.BadInput, $"a cross-encoder scores with one label, and this classifier has {classifier.Labels.Count}", model.Folder, "num_labels");
         Activation = ActivationOf(model);
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<CrossEncoder> LoadAsync(string model, EncoderModelOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new CrossEncoder(loaded, logger) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     /// <summary>What turns the logit into a score unless raw scores are asked for: sigmoid or none.</summary>

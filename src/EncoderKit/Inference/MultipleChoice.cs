@@ -22,11 +22,12 @@ public sealed record ChoiceScores(IReadOnlyList<double> Scores, int Label);
 /// by length with those of other questions; padding never changes a row, so each logit is the one the [B, C, L]
 /// input gives.
 /// </remarks>
-public sealed class MultipleChoice
+public sealed class MultipleChoice : IDisposable
 {
     readonly EncoderModel model;
     readonly ILogger log;
     readonly BatchRunner? runner;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public MultipleChoice(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
@@ -35,6 +36,16 @@ public sealed class MultipleChoice
         PipelineModel.Head<MultipleChoiceSpec>(model, "multiple-choice head", "choose between answers");
         log = logger ?? NullLogger.Instance;
         this.runner = runner;
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<MultipleChoice> LoadAsync(string model, EncoderModelOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new MultipleChoice(loaded, logger) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     public ChoiceScores Choose(string question, IReadOnlyList<string> choices) => ChooseAsync([new ChoiceQuestion(question, choices)]).GetAwaiter().GetResult()[0];

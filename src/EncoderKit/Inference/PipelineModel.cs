@@ -14,6 +14,24 @@ static class PipelineModel
     public static T Head<T>(EncoderModel model, string head, string task) where T : HeadSpec =>
         model.Spec.Heads.Get<T>() ?? throw new EncoderKitException(ErrorKind.BadInput, $"the checkpoint has no {head}, so it cannot {task}", model.Folder);
 
+    /// <summary>
+    /// Loads <paramref name="model"/> (a folder or hub id) and builds a pipeline that owns it; the model is freed when
+    /// the pipeline cannot be built on it (a missing head).
+    /// </summary>
+    public static async Task<T> LoadAsync<T>(string model, EncoderModelOptions? options, Func<EncoderModel, T> create, CancellationToken cancellationToken)
+    {
+        EncoderModel loaded = await EncoderModel.LoadAsync(model, options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return create(loaded);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
     public static long PadId(EncoderModel model) => model.HasTokenizer ? model.Tokenizer.PadTokenId ?? 0 : 0;
 
     /// <summary>The model on one batch; the mask only when some row is padded.</summary>

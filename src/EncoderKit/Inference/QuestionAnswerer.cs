@@ -27,10 +27,11 @@ public sealed record AnswerOptions(int TopK = 1, int MaxAnswerLength = 15, int? 
 /// stride; each window's best spans come from its start and end logits (<see cref="AnswerSpans"/>); the answers of
 /// all windows are ranked together and given as character spans of the original context.
 /// </summary>
-public sealed class QuestionAnswerer
+public sealed class QuestionAnswerer : IDisposable
 {
     readonly EncoderModel model;
     readonly BatchRunner? runner;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public QuestionAnswerer(EncoderModel model, BatchRunner? runner = null)
@@ -38,6 +39,16 @@ public sealed class QuestionAnswerer
         this.model = model;
         PipelineModel.Head<QuestionAnsweringSpec>(model, "question-answering head", "answer questions");
         this.runner = runner;
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<QuestionAnswerer> LoadAsync(string model, EncoderModelOptions? options = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new QuestionAnswerer(loaded) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     public IReadOnlyList<Answer> Answer(string question, string context, AnswerOptions? options = null) =>

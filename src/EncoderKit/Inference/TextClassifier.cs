@@ -22,12 +22,13 @@ public sealed record TextToClassify(string Text, string? Pair = null);
 /// Text classification as the Hugging Face <c>text-classification</c> pipeline answers it: the sequence classifier's
 /// logits through softmax, sigmoid or nothing, each label named by id2label, sorted by score and cut to top-k.
 /// </summary>
-public sealed class TextClassifier
+public sealed class TextClassifier : IDisposable
 {
     readonly EncoderModel model;
     readonly ClassifierSpec head;
     readonly ILogger log;
     readonly BatchRunner? runner;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public TextClassifier(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
@@ -36,6 +37,16 @@ public sealed class TextClassifier
         head = PipelineModel.Head<ClassifierSpec>(model, "sequence-classification head", "classify texts");
         log = logger ?? NullLogger.Instance;
         this.runner = runner;
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<TextClassifier> LoadAsync(string model, EncoderModelOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new TextClassifier(loaded, logger) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     /// <summary>Label names in id order.</summary>

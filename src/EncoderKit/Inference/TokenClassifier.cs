@@ -17,12 +17,13 @@ namespace EncoderKit.Inference;
 /// in windows of the model's length overlapping by that many tokens, and the windows' entities are merged as the
 /// pipeline merges them (which, as there, needs an aggregation strategy other than none).
 /// </remarks>
-public sealed class TokenClassifier
+public sealed class TokenClassifier : IDisposable
 {
     readonly EncoderModel model;
     readonly TokenClassifierSpec head;
     readonly ILogger log;
     readonly BatchRunner? runner;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public TokenClassifier(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
@@ -31,6 +32,16 @@ public sealed class TokenClassifier
         head = PipelineModel.Head<TokenClassifierSpec>(model, "token-classification head", "tag tokens");
         log = logger ?? NullLogger.Instance;
         this.runner = runner;
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<TokenClassifier> LoadAsync(string model, EncoderModelOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new TokenClassifier(loaded, logger) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     /// <summary>The pipeline's default <c>ignore_labels</c>.</summary>

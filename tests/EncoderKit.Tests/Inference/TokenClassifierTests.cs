@@ -70,6 +70,17 @@ public sealed class TokenClassifierTests
     }
 
     [Fact]
+    public async Task APipelineLoadsItsOwnModelByFolderAndRefusesOneWithoutItsHead()
+    {
+        using var folder = TempFolder.FromReference("bert-tokcls", "bert-base-cased");
+        using (var tagger = await TokenClassifier.LoadAsync(folder.Path))
+            Assert.Equal(Texts[1].Length, tagger.Tag(Texts[1], AggregationStrategy.Simple, ignoreLabels: [])[^1].End);
+        var error = await Assert.ThrowsAsync<EncoderKitException>(() => QuestionAnswerer.LoadAsync(folder.Path));
+        Assert.Contains("question-answering head", error.Message);
+        Assert.Equal(folder.Path, error.File);
+    }
+
+    [Fact]
     public void AModelWithoutATokenClassifierNamesTheMissingHead()
     {
         using var model = EncoderModel.Load(ReferenceData.Model("bert-qa"));
