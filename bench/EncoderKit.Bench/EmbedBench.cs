@@ -23,7 +23,7 @@ namespace EncoderKit.Bench;
 /// </remarks>
 static class EmbedBench
 {
-    const string ModernBertBase = """
+    internal const string ModernBertBase = """
         {"model_type": "modernbert", "architectures": ["ModernBertModel"], "hidden_size": 768, "num_hidden_layers": 22,
          "num_attention_heads": 12, "intermediate_size": 1152, "vocab_size": 50368, "max_position_embeddings": 8192,
          "hidden_activation": "gelu", "norm_eps": 1e-05, "norm_bias": false, "attention_bias": false, "mlp_bias": false,

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using EncoderKit.Inference;
 using EncoderKit.Runtime;
 
@@ -13,8 +11,6 @@ namespace EncoderKit.Cli.Commands;
 /// </summary>
 static class ClassifyCommand
 {
-    static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static Command Create(CliInvocation cli)
     {
         var model = new ModelOptions();
@@ -24,13 +20,13 @@ static class ClassifyCommand
         var jsonl = new Option<bool>("--jsonl") { Description = "Read one JSON object per line: {\"text\": ..., \"text_pair\": ...}" };
         var topK = new Option<int?>("--top-k", "-k") { Description = "Labels per text, best first (default: the best one, printed as a single object)" };
         var function = new Option<string?>("--function") { Description = "sigmoid, softmax or none (default: none for regression, sigmoid for multi-label or one-label models, softmax otherwise)" };
-        var batchSize = new Option<int?>("--batch-size") { Description = "Most texts per forward pass" };
+        var batchSize = new BatchSizeOption();
         var json = new Option<bool>("--json") { Description = "Print the pipeline's JSON, one line per text" };
         var noTruncate = new Option<bool>("--no-truncate") { Description = "Fail on an input longer than the model takes, instead of truncating it with a warning" };
         var command = new Command("classify", "Classify texts or text pairs with a sequence-classification model");
         model.AddTo(command);
         command.Arguments.Add(text);
-        foreach (Option option in new Option[] { pair, input, jsonl, topK, function, batchSize, json, noTruncate }) command.Options.Add(option);
+        foreach (Option option in new Option[] { pair, input, jsonl, topK, function, batchSize.Option, json, noTruncate }) command.Options.Add(option);
         command.SetAction(async (parsed, cancellationToken) =>
         {
             string? single = parsed.GetValue(text), second = parsed.GetValue(pair);
@@ -44,7 +40,7 @@ static class ClassifyCommand
                 "none" => ClassificationFunction.None,
                 string other => throw new EncoderKitException(ErrorKind.BadInput, $"'{other}' is not one of sigmoid, softmax, none", field: "--function"),
             };
-            if (parsed.GetValue(batchSize) is < 1) throw new EncoderKitException(ErrorKind.BadInput, "the batch size must be at least 1", field: "--batch-size");
+            BatchLimits limits = batchSize.Limits(parsed);
             List<InputText> texts = TextInput.Read(cli, single is null ? [] : [single], parsed.GetValue(input), parsed.GetValue(jsonl));
             if (texts.FindIndex(t => t.Ids is not null) is int tokenized and >= 0)
                 throw new EncoderKitException(ErrorKind.BadInput, "classify takes texts, not input_ids", parsed.GetValue(input) ?? "stdin", $"line {texts[tokenized].Line}");
@@ -52,7 +48,7 @@ static class ClassifyCommand
             var classifier = new TextClassifier(encoder, cli.Warnings);
             int? k = parsed.GetValue(topK);
             var results = await classifier.ClassifyAsync(texts.Select(t => new TextToClassify(t.Text, t.Pair ?? second)).ToList(), k ?? 1, apply,
-                new BatchLimits(MaxRows: parsed.GetValue(batchSize)), parsed.GetValue(noTruncate) ? OverlongInput.Error : OverlongInput.Truncate, cancellationToken);
+                limits, parsed.GetValue(noTruncate) ? OverlongInput.Error : OverlongInput.Truncate, cancellationToken);
             TextWriter output = cli.Out;
             foreach (var (scores, t) in results.Zip(texts))
             {
@@ -60,7 +56,7 @@ static class ClassifyCommand
                 {
                     // As the pipeline: without top_k one {label, score}; with it a list, best first.
                     var shaped = scores.Select(s => new { label = s.Label, score = s.Score }).ToList();
-                    output.WriteLine(k is null ? JsonSerializer.Serialize(shaped[0], Json) : JsonSerializer.Serialize(shaped, Json));
+                    output.WriteLine(k is null ? PipelineJson.Serialize(shaped[0]) : PipelineJson.Serialize(shaped));
                     continue;
                 }
                 if (results.Length > 1) output.WriteLine($"text {t.Line}:");

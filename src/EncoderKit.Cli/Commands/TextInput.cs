@@ -23,16 +23,9 @@ static class TextInput
             if (file is not null) throw new EncoderKitException(ErrorKind.BadInput, "give texts as arguments or with --input, not both", field: "--input");
             return positional.Select((t, i) => new InputText(t, null, i + 1)).ToList();
         }
-        bool stdin = file is null or "-";
-        if (!stdin && !File.Exists(file)) throw new EncoderKitException(ErrorKind.MissingFile, "no such input file", file);
-        string source = stdin ? "stdin" : file!;
-        using TextReader? owned = stdin ? null : new StreamReader(file!, System.Text.Encoding.UTF8);
-        TextReader reader = owned ?? cli.In;
         var texts = new List<InputText>();
-        int number = 0;
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        foreach (var (line, number, source) in Lines(cli, file))
         {
-            number++;
             if (jsonl) texts.Add(ParseJson(line, source, number));
             else if (tabPairs)
             {
@@ -43,6 +36,18 @@ static class TextInput
             else texts.Add(new InputText(line, null, number));
         }
         return texts;
+    }
+
+    /// <summary>The lines of a file, or of standard input when <paramref name="file"/> is null or "-", numbered from 1.</summary>
+    public static IEnumerable<(string Line, int Number, string Source)> Lines(CliInvocation cli, string? file)
+    {
+        bool stdin = file is null or "-";
+        if (!stdin && !File.Exists(file)) throw new EncoderKitException(ErrorKind.MissingFile, "no such input file", file);
+        string source = stdin ? "stdin" : file!;
+        using TextReader? owned = stdin ? null : new StreamReader(file!, System.Text.Encoding.UTF8);
+        TextReader reader = owned ?? cli.In;
+        int number = 0;
+        for (string? line; (line = reader.ReadLine()) is not null;) yield return (line, ++number, source);
     }
 
     /// <summary>One JSON line: <c>{"text": …, "text_pair": …}</c>, or <c>{"input_ids": […], "token_type_ids": […]}</c>.</summary>

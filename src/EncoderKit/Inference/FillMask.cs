@@ -1,4 +1,5 @@
 using EncoderKit.Modeling;
+using EncoderKit.Modeling.Heads;
 using EncoderKit.Runtime;
 using EncoderKit.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -35,8 +36,7 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null, BatchRu
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (model.Spec.Heads.Mlm is null)
-            throw new EncoderKitException(ErrorKind.BadInput, "the checkpoint has no masked-language-model head, so it cannot fill masks", model.Folder);
+        PipelineModel.Head<MlmHeadSpec>(model, "masked-language-model head", "fill masks");
         if (topK < 1) throw new EncoderKitException(ErrorKind.BadInput, $"top-k must be at least 1, got {topK}", field: "top_k");
         Tokenizer tokenizer = model.Tokenizer;
         int maskId = tokenizer.MaskTokenId
@@ -74,7 +74,7 @@ public sealed class FillMask(EncoderModel model, ILogger? logger = null, BatchRu
     /// <summary>The k most probable tokens at each mask, flattened [masks × k]: one row, on the runner's thread.</summary>
     TopK Top(Batch batch, int[] maskPositions, int topK)
     {
-        EncoderOutputs outputs = model.Forward(batch.InputIdsTensor(), batch.IsPadded ? batch.AttentionMaskTensor() : null, batch.TokenTypeIdsTensor(), Outputs.MlmLogits);
+        EncoderOutputs outputs = PipelineModel.Forward(model, batch, Outputs.MlmLogits);
         Tensor probabilities = outputs.MlmLogits![0].index_select(0, tensor(maskPositions.Select(p => (long)p).ToArray()).to(model.Device))
             .to_type(ScalarType.Float32).softmax(-1);                                                   // [masks, V]
         var (values, indices) = probabilities.topk(Math.Min(topK, (int)probabilities.shape[1]), -1);

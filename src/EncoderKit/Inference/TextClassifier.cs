@@ -22,21 +22,31 @@ public sealed record TextToClassify(string Text, string? Pair = null);
 /// Text classification as the Hugging Face <c>text-classification</c> pipeline answers it: the sequence classifier's
 /// logits through softmax, sigmoid or nothing, each label named by id2label, sorted by score and cut to top-k.
 /// </summary>
-public sealed class TextClassifier
+public sealed class TextClassifier : IDisposable
 {
     readonly EncoderModel model;
     readonly ClassifierSpec head;
     readonly ILogger log;
     readonly BatchRunner? runner;
+    bool ownsModel;
 
     /// <param name="runner">Where the forward pass runs; <see cref="BatchRunner.Shared"/> when null.</param>
     public TextClassifier(EncoderModel model, ILogger? logger = null, BatchRunner? runner = null)
     {
         this.model = model;
-        head = model.Spec.Heads.Get<ClassifierSpec>()
-            ?? throw new EncoderKitException(ErrorKind.BadInput, "the checkpoint has no sequence-classification head, so it cannot classify texts", model.Folder);
+        head = PipelineModel.Head<ClassifierSpec>(model, "sequence-classification head", "classify texts");
         log = logger ?? NullLogger.Instance;
         this.runner = runner;
+    }
+
+    /// <summary>Loads <paramref name="model"/> (a folder or hub id, fetched into the Hugging Face cache when needed) for this pipeline, which then owns it: disposing the pipeline frees the model.</summary>
+    public static Task<TextClassifier> LoadAsync(string model, EncoderModelOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default) =>
+        PipelineModel.LoadAsync(model, options, loaded => new TextClassifier(loaded, logger) { ownsModel = true }, cancellationToken);
+
+    /// <summary>Frees the model when the pipeline loaded it (<see cref="LoadAsync"/>); a model passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (ownsModel) model.Dispose();
     }
 
     /// <summary>Label names in id order.</summary>
@@ -64,14 +74,16 @@ public sealed class TextClassifier
         BatchLimits? limits = null, OverlongInput overlong = OverlongInput.Truncate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var rows = inputs.Select(input =>
+        return ClassifyAsync(Tokenized(inputs, overlong), topK, function, limits, cancellationToken);
+    }
+
+    internal List<TokenizedText> Tokenized(IReadOnlyList<TextToClassify> inputs, OverlongInput overlong) =>
+        [.. inputs.Select(input =>
         {
             ArgumentNullException.ThrowIfNull(input.Text);
             Encoding encoding = InputEncoding.Encode(model, log, input.Text, input.Pair, overlong);
             return new TokenizedText(encoding.Ids, encoding.TypeIds);
-        }).ToList();
-        return ClassifyAsync(rows, topK, function, limits, cancellationToken);
-    }
+        })];
 
     /// <summary>As the text overload, on inputs already tokenized (special tokens included).</summary>
     public async Task<IReadOnlyList<LabelScore>[]> ClassifyAsync(IReadOnlyList<TokenizedText> inputs, int? topK = 1, ClassificationFunction? function = null,
@@ -79,27 +91,25 @@ public sealed class TextClassifier
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (topK < 1) throw new EncoderKitException(ErrorKind.BadInput, $"top-k must be at least 1, got {topK}", field: "top_k");
-        ClassificationFunction apply = function ?? DefaultFunction;
-        long padId = model.HasTokenizer ? model.Tokenizer.PadTokenId ?? 0 : 0;
-        float[][] scores = await (runner ?? BatchRunner.Shared).RunAsync(inputs, limits ?? new BatchLimits(), padId,
-            batch => Scores(batch, apply), cancellationToken: cancellationToken).ConfigureAwait(false);
+        float[][] scores = await ScoresAsync(inputs, function ?? DefaultFunction, limits, cancellationToken).ConfigureAwait(false);
         return scores.Select(row => Ranked(row, topK)).ToArray();
     }
+
+    /// <summary>Each input's scores in label order, in input order.</summary>
+    internal Task<float[][]> ScoresAsync(IReadOnlyList<TokenizedText> inputs, ClassificationFunction apply, BatchLimits? limits, CancellationToken cancellationToken) =>
+        (runner ?? BatchRunner.Shared).RunAsync(inputs, limits ?? new BatchLimits(), PipelineModel.PadId(model), batch => Scores(batch, apply), cancellationToken: cancellationToken);
 
     /// <summary>Each row's scores in label order, on the runner's thread.</summary>
     float[][] Scores(Batch batch, ClassificationFunction apply)
     {
-        EncoderOutputs outputs = model.Forward(batch.InputIdsTensor(), batch.IsPadded ? batch.AttentionMaskTensor() : null, batch.TokenTypeIdsTensor(), Outputs.Classifier);
-        Tensor logits = outputs.ClassifierLogits!.to_type(ScalarType.Float32);             // [B, labels]
+        Tensor logits = PipelineModel.Forward(model, batch, Outputs.Classifier).ClassifierLogits!.to_type(ScalarType.Float32);   // [B, labels]
         Tensor scores = apply switch
         {
             ClassificationFunction.Softmax => logits.softmax(-1),
             ClassificationFunction.Sigmoid => logits.sigmoid(),
             _ => logits,
         };
-        float[] flat = scores.cpu().data<float>().ToArray();
-        int labels = (int)scores.shape[1];
-        return [.. Enumerable.Range(0, batch.Count).Select(r => flat[(r * labels)..((r + 1) * labels)])];
+        return PipelineModel.Rows(scores);
     }
 
     /// <summary>Best first; equal scores keep label order, as the pipeline's stable sort does.</summary>

@@ -213,9 +213,30 @@ public sealed partial class Tokenizer
             if (skipSpecialTokens && _added.IsSpecial(token)) continue;
             tokens.Add(token);
         }
-        string text = _decoder is null ? string.Join(' ', tokens) : string.Concat(_decoder.DecodeChain(tokens));
+        string text = TokensToString(tokens);
         return CleanUpTokenizationSpaces ? CleanUpSpaces(text) : text;
     }
+
+    /// <summary>
+    /// Token strings joined back into text by the decoder alone, with no clean-up: transformers'
+    /// <c>convert_tokens_to_string</c> ("Hu", "##gging" → "Hugging").
+    /// </summary>
+    public string TokensToString(IReadOnlyList<string> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return _decoder is null ? string.Join(' ', tokens) : string.Concat(_decoder.DecodeChain([.. tokens]));
+    }
+
+    /// <summary>
+    /// The model's continuing-subword prefix ("##" for WordPiece); null when it has none (byte-level BPE, Unigram).
+    /// transformers takes its presence as the sign that tokens know their word boundaries.
+    /// </summary>
+    public string? ContinuingSubwordPrefix => _model switch
+    {
+        WordPiece w => w.ContinuingSubwordPrefix is { Length: > 0 } p ? p : null,
+        Bpe b => b.ContinuingSubwordPrefix is { Length: > 0 } p ? p : null,
+        _ => null,
+    };
 
     /// <summary>
     /// tokenizer_config.json's <c>clean_up_tokenization_spaces</c>: transformers' second clean-up, over the whole

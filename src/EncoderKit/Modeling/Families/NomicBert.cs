@@ -69,10 +69,11 @@ public sealed class NomicBert : IEncoderFamily
         if (classifier) headSpecs.Add(new ClassifierSpec(c.IntOrNull("num_labels") ?? labels.Count, ClassifierPooling.Pooler, Transform: null, Bias: true, labels, c.ProblemType()));
         // Where the remote code's dropouts sit: emb_drop after emb_ln (embd_pdrop), dropout_p of
         // scaled_dot_product_attention (attn_pdrop), dropout1 / dropout2 on the attention and MLP outputs before each
-        // residual norm (resid_pdrop). The classifier's rate is assumed to be classifier_dropout, else resid_pdrop.
-        double residual = c.Double("resid_pdrop", 0);
-        var dropout = new DropoutSpec(Embedding: c.Double("embd_pdrop", 0), AttentionProbabilities: c.Double("attn_pdrop", 0),
-            AttentionOutput: residual, MlpInner: 0, MlpOutput: residual, Classifier: c.DoubleOrNull("classifier_dropout") ?? residual);
+        // residual norm (resid_pdrop). NomicBertForSequenceClassification is bert.pooler (tanh(dense(h[:, 0]))), then
+        // dropout at getattr(config, "classifier_dropout", config.embd_pdrop), then classifier = Linear(n_embd, num_labels).
+        double residual = c.Double("resid_pdrop", 0), embedding = c.Double("embd_pdrop", 0);
+        var dropout = new DropoutSpec(Embedding: embedding, AttentionProbabilities: c.Double("attn_pdrop", 0),
+            AttentionOutput: residual, MlpInner: 0, MlpOutput: residual, Classifier: c.DoubleOrNull("classifier_dropout") ?? embedding);
 
         return new EncoderSpec(
             layers, hidden,
