@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Server;
 using EncoderKit.Tests.Cli;
 using EncoderKit.Tests.Embeddings;
@@ -37,6 +38,38 @@ public class ServeCommandTests
         Assert.Equal(option, error.Field);
     }
 
+    [Theory]
+    [InlineData("cls", "cls")]
+    [InlineData("last-token", "lasttoken")]
+    [InlineData("max", "max")]
+    public async Task Pooling_overrides_the_models_pooling(string option, string folderMode)
+    {
+        using var meanFolder = SentenceFolder.MeanNormalized("bert");
+        ServerOptions options = EncoderServer.ReadOptions(meanFolder.Path, [], [KeyValuePair.Create<string, string?>("Serve:Pooling", option),
+            KeyValuePair.Create<string, string?>("Serve:Port", "0"), KeyValuePair.Create<string, string?>("Serve:Model", meanFolder.Path)]);
+        using SentenceEncoder overridden = SentenceEncoder.Load(meanFolder.Path, EncoderServer.EncoderOptions(options, null));
+        using var pooledFolder = new SentenceFolder("bert").Modules(("2_Normalize", "Normalize")).ClassicPooling(folderMode);
+        using SentenceEncoder pooled = SentenceEncoder.Load(pooledFolder.Path);
+        using SentenceEncoder mean = SentenceEncoder.Load(meanFolder.Path);
+        string[] texts = ["The cat sat on the mat.", "Zürich café"];
+
+        await using Served served = new(await EncoderServer.StartAsync(overridden, options));
+        float[][] got = Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = texts }));
+        Assert.Equal(pooled.Encode(texts), got);
+        Assert.NotEqual(mean.Encode(texts)[0], got[0]);
+        using HttpResponseMessage info = await served.Client.GetAsync("/info");
+        Assert.Equal(folderMode, (await Served.ReadAsync(info, 200)).GetProperty("model_type").GetProperty("embedding").GetProperty("pooling").GetString());
+    }
+
+    [Theory]
+    [InlineData("splade")]
+    [InlineData("median")]
+    public void A_pooling_the_server_cannot_run_is_refused_naming_the_option(string pooling)
+    {
+        var error = Assert.Throws<EncoderKitException>(() => EncoderServer.EncoderOptions(new ServerOptions { Model = "m", Pooling = pooling }, null));
+        Assert.Equal("--pooling", error.Field);
+    }
+
     [Fact]
     public async Task Serve_answers_on_its_port_with_settings_from_the_environment_and_stops_when_cancelled()
     {
@@ -60,7 +93,7 @@ public class ServeCommandTests
         Assert.Contains($"serving {model.Path} on http://127.0.0.1:{port}", result.Err);
     }
 
-    static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
