@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using EncoderKit.Tests.Cli;
 using EncoderKit.Tests.Embeddings;
+using Xunit.Abstractions;
 
 namespace EncoderKit.Tests.Server;
 
@@ -94,32 +95,34 @@ public sealed class ProcessMemoryCollection
 /// request once answered. RSS measured after a full GC, so managed garbage waiting for collection does not count.
 /// </summary>
 [Collection(ProcessMemoryCollection.Name)]
-public class ServerMemoryTests(ServedModel model) : IClassFixture<ServedModel>
+public class ServerMemoryTests(ServedModel model, ITestOutputHelper output) : IClassFixture<ServedModel>
 {
     [Fact, Trait("speed", "slow")]
     public async Task Rss_after_5000_requests_is_within_10_percent_of_rss_after_500()
     {
         await using Served served = await model.StartAsync(o => o.MaxConcurrentRequests = 64);
-        string[] texts = [.. Enumerable.Range(0, 50).Select(i => string.Join(' ', Enumerable.Range(0, 1 + i * 13 % 60).Select(w => $"w{(w * 5 + i) % 41}")))];
+        // A few lengths, so the first 500 requests have met every batch shape: libtorch's per-shape caches are full by
+        // then, and what grows afterwards is a leak.
+        string[] texts = [.. Enumerable.Range(0, 5).Select(i => string.Join(' ', Enumerable.Range(0, 4 + 9 * i).Select(w => $"w{(w * 5 + i) % 41}")))];
         int sent = 0;
 
         async Task Send(int requests)
         {
             int target = sent + requests;
-            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
             {
                 for (int n; (n = Interlocked.Increment(ref sent)) <= target;)
                 {
                     (string route, object body) = (n % 4) switch
                     {
-                        0 => ("/embed", (object)new { inputs = new[] { texts[n % 50], texts[(n * 7) % 50] } }),
-                        1 => ("/v1/embeddings", new { input = texts[n % 50], encoding_format = "base64" }),
-                        2 => ("/embed_all", new { inputs = texts[n % 50] }),
-                        _ => ("/fill-mask", new { inputs = texts[n % 50] + " [MASK]" }),
+                        0 => ("/embed", (object)new { inputs = texts[n / 4 % 5] }),
+                        1 => ("/v1/embeddings", new { input = texts[n / 4 % 5], encoding_format = "base64" }),
+                        2 => ("/embed_all", new { inputs = texts[n / 4 % 5] }),
+                        _ => ("/fill-mask", new { inputs = texts[n / 4 % 5] + " [MASK]" }),
                     };
                     using HttpResponseMessage response = await served.PostAsync(route, JsonSerializer.Serialize(body));
-                    Assert.True(response.IsSuccessStatusCode, $"{route}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                    await response.Content.ReadAsByteArrayAsync();
+                    string answer = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.IsSuccessStatusCode, $"{route}: {(int)response.StatusCode} {answer}");
                 }
             })));
             sent = target;
@@ -129,6 +132,7 @@ public class ServerMemoryTests(ServedModel model) : IClassFixture<ServedModel>
         long early = Rss();
         await Send(4500);
         long late = Rss();
+        output.WriteLine($"RSS {early / 1e6:F0} MB after 500 requests, {late / 1e6:F0} MB after 5000");
         // Growth is what a leak looks like; 10% of the early figure, as the issue asks.
         Assert.True(late <= early * 1.10, $"RSS {early / 1e6:F0} MB after 500 requests, {late / 1e6:F0} MB after 5000");
     }
