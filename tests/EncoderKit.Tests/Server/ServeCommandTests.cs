@@ -80,7 +80,7 @@ public class ServeCommandTests
             environment: new Dictionary<string, string?> { ["Serve__MaxClientBatchSize"] = "2", ["HF_HUB_OFFLINE"] = "1" }, cancellationToken: stop.Token);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         client.DefaultRequestHeaders.Authorization = new("Bearer", "k");
-        await WaitForHealth(client, run);
+        await WaitForHealth(client, async () => run.IsCompleted ? JsonSerializer.Serialize(await run) : null);
 
         using (HttpResponseMessage ok = await client.PostAsync("/embed", new StringContent("""{"inputs": ["a", "b"]}""")))
             Assert.Equal(2, (await Served.ReadAsync(ok, 200)).GetArrayLength());
@@ -100,12 +100,13 @@ public class ServeCommandTests
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    static async Task WaitForHealth(HttpClient client, Task<CliRunner.Result> run)
+    /// <param name="exited">What the server left behind once it has exited (early); null while it runs.</param>
+    internal static async Task WaitForHealth(HttpClient client, Func<Task<string?>> exited)
     {
         // A guard against a hang while the model loads, not a timing assertion.
         for (int i = 0; i < 1200; i++)
         {
-            if (run.IsCompleted) Assert.Fail($"serve exited early: {JsonSerializer.Serialize(await run)}");
+            if (await exited() is { } why) Assert.Fail($"serve exited early: {why}");
             try
             {
                 using HttpResponseMessage health = await client.GetAsync("/health");

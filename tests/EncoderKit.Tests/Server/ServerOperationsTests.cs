@@ -32,7 +32,7 @@ public class ServerShutdownTests
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(3) };
-            await WaitForHealth(client, process);
+            await ServeCommandTests.WaitForHealth(client, () => Task.FromResult<string?>(process.HasExited ? $"exit code {process.ExitCode}" : null));
             // Enough work that the burst is still computing when the signal comes: 40 requests of 16 long texts, one thread.
             string[] texts = [.. Enumerable.Range(0, 16).Select(i => string.Join(' ', Enumerable.Range(0, 120).Select(w => $"word{(w * 7 + i) % 97}")))];
             Task<HttpResponseMessage>[] burst = [.. Enumerable.Range(0, 40).Select(_ => client.PostAsJsonAsync("/embed", new { inputs = texts }))];
@@ -61,25 +61,6 @@ public class ServerShutdownTests
         string metrics = await client.GetStringAsync("/metrics");
         return metrics.Split('\n').Where(l => l.StartsWith("te_request_count{", StringComparison.Ordinal))
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
-    }
-
-    static async Task WaitForHealth(HttpClient client, Process process)
-    {
-        // A guard against a hang while the model loads, not a timing assertion.
-        for (int i = 0; i < 1200; i++)
-        {
-            Assert.False(process.HasExited, "serve exited early");
-            try
-            {
-                using HttpResponseMessage health = await client.GetAsync("/health");
-                if (health.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(50);
-        }
-        Assert.Fail("serve never answered /health");
     }
 }
 
