@@ -68,6 +68,14 @@ public sealed class EncoderServer : IAsyncDisposable
     {
         Model = options.Model ?? throw new EncoderKitException(ErrorKind.BadInput, "no model given", field: "--model"),
         MaxBatchTokens = options.MaxBatchTokens,
+        Pooling = options.Pooling switch
+        {
+            null => null,
+            "last-token" => PoolingMode.LastToken,
+            "splade" => throw new EncoderKitException(ErrorKind.BadInput, "SPLADE pooling is not supported; use cls, mean, last-token, max, weightedmean or mean_sqrt_len_tokens", field: "--pooling"),
+            string name => PoolingConfig.ModeNames.TryGetValue(name.ToLowerInvariant(), out PoolingMode mode) ? mode
+                : throw new EncoderKitException(ErrorKind.BadInput, $"unknown pooling '{name}' (use cls, mean, last-token, max, weightedmean or mean_sqrt_len_tokens)", field: "--pooling"),
+        },
         Logger = logger,
         Compute = new ComputeOptions
         {
@@ -112,7 +120,7 @@ public sealed class EncoderServer : IAsyncDisposable
                 context.Response.OnStarting(() =>
                 {
                     string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                    inference.Metrics.Request(route, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    inference.Metrics.Answered(route, context.Response.StatusCode);
                     return Task.CompletedTask;
                 });
                 await next(context);

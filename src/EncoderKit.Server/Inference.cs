@@ -1,8 +1,10 @@
-using EncoderKit.Modeling;
+using System.Diagnostics;
+using EncoderKit.Inference;
+using EncoderKit.Modeling.Heads;
 using EncoderKit.Runtime;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Tokenization;
-using static TorchSharp.torch;
+using Microsoft.AspNetCore.Http;
 
 namespace EncoderKit.Server;
 
@@ -13,13 +15,16 @@ public sealed record InputSettings(bool? Truncate = null, TruncationSide Directi
 
 /// <summary>
 /// What the routes ask of the model, without a tensor in sight for them: validation and tokenization on the caller's
-/// thread, embeddings through the <see cref="EmbeddingBatcher"/>, token states on the encoder's runner thread. Errors
+/// thread, every computation through the one <see cref="Batcher"/>, whose batches run on the encoder's runner thread.
+/// The task routes use the model's heads (<see cref="TextClassifier"/>, <see cref="FillMask"/>) when it has them. Errors
 /// are <see cref="ApiError"/>s carrying TEI's type and status.
 /// </summary>
 public sealed class Inference : IAsyncDisposable
 {
     readonly ServerOptions _options;
-    readonly EmbeddingBatcher _batcher;
+    readonly Batcher _batcher;
+    readonly TextClassifier? _classifier;
+    readonly FillMask? _fillMask;
     int _inFlight;
 
     public Inference(SentenceEncoder encoder, ServerOptions options)
@@ -35,14 +40,22 @@ public sealed class Inference : IAsyncDisposable
             _ => null,
         };
         DefaultPrompt = options.DefaultPrompt ?? (options.DefaultPromptName is { } name ? NamedPrompt(name, "--default-prompt-name") : encoder.ResolvePrompt(null, null));
-        _batcher = new EmbeddingBatcher(encoder, options.MaxBatchTokens, Metrics);
+        var heads = encoder.Model.Spec.Heads;
+        if (heads.Get<ClassifierSpec>() is not null) _classifier = new TextClassifier(encoder.Model, runner: encoder.Runner);
+        if (heads.Mlm is not null && encoder.Tokenizer.MaskTokenId is not null) _fillMask = new FillMask(encoder.Model, runner: encoder.Runner);
+        _batcher = new Batcher(options.MaxBatchTokens, Metrics);
     }
 
     public SentenceEncoder Encoder { get; }
 
     public ServerOptions Options => _options;
 
-    public EmbeddingBatcher Batcher => _batcher;
+    public Batcher Batcher => _batcher;
+
+    /// <summary>The sequence-classification head's labels, in id order; null for a model without that head.</summary>
+    public IReadOnlyList<string>? Labels => _classifier?.Labels;
+
+    public bool CanFillMask => _fillMask is not null;
 
     public ServerMetrics Metrics { get; } = new();
 
@@ -84,36 +97,95 @@ public sealed class Inference : IAsyncDisposable
     {
         if (dimensions is int dim && (dim < 1 || dim > Encoder.FullDimension))
             throw new ApiError(ApiErrorType.Validation, $"`dimensions` must be between 1 and the model's {Encoder.FullDimension}, got {dim}", "dimensions");
-        (TokenizedText[] rows, int promptLength) = Tokenize(inputs, settings);
-        var request = new PendingEmbed(rows, new EmbedSettings(promptLength, dimensions, normalize), cancellationToken);
-        float[][] vectors = await _batcher.EmbedAsync(request).WaitAsync(cancellationToken).ConfigureAwait(false);
+        TokenizedText[] rows = [];
+        float[][] vectors = await ComputeAsync(() =>
+        {
+            (rows, int promptLength) = Tokenize(inputs, settings);
+            return (new EmbedWork(Encoder, promptLength, dimensions, normalize), rows);
+        }, cancellationToken).ConfigureAwait(false);
         return (vectors, rows.Sum(r => (long)r.Ids.Length));
     }
 
     /// <summary>The encoder's last hidden state for every token of every input: [inputs][tokens][hidden].</summary>
-    public async Task<float[][][]> EmbedAllAsync(IReadOnlyList<TextOrIds> inputs, InputSettings settings, CancellationToken cancellationToken)
+    public Task<float[][][]> EmbedAllAsync(IReadOnlyList<TextOrIds> inputs, InputSettings settings, CancellationToken cancellationToken) =>
+        ComputeAsync(() => (new TokenStatesWork(Encoder), Tokenize(inputs, settings).Rows), cancellationToken);
+
+    /// <summary>
+    /// TEI's /predict: every label's score for each text or text pair, best first; through sigmoid for a one-label
+    /// head and softmax for more, as TEI does, or the logits themselves with <paramref name="rawScores"/>.
+    /// </summary>
+    public Task<IReadOnlyList<LabelScore>[]> PredictAsync(IReadOnlyList<TextToClassify> inputs, bool rawScores, InputSettings settings,
+        CancellationToken cancellationToken)
     {
-        (TokenizedText[] rows, _) = Tokenize(inputs, settings);
-        var limits = new BatchLimits(_options.MaxBatchTokens);
-        return await Encoder.Runner.RunAsync(rows, limits, Encoder.Tokenizer.PadTokenId ?? 0, TokenStates, cancellationToken: cancellationToken).ConfigureAwait(false);
+        TextClassifier classifier = _classifier ?? throw MissingHead("predict", "a sequence-classification head (a …ForSequenceClassification checkpoint)");
+        var function = rawScores ? ClassificationFunction.None : classifier.Labels.Count == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;
+        return ComputeAsync(() => (new ScoresWork(classifier, function), TokenizeRaw(inputs, settings)), cancellationToken);
     }
 
-    /// <summary>On the runner's thread: each row's real tokens' last hidden states.</summary>
-    float[][][] TokenStates(Batch batch)
+    /// <summary>TEI's /rerank: the one-label head's score of each (query, text) pair, in text order.</summary>
+    public async Task<float[]> RerankAsync(string query, IReadOnlyList<string> texts, bool rawScores, InputSettings settings, CancellationToken cancellationToken)
     {
-        Device device = Encoder.Model.Device;
-        using EncoderOutputs outputs = Encoder.Model.Forward(batch.InputIdsTensor().to(device), batch.AttentionMaskTensor().to(device),
-            batch.TokenTypeIdsTensor()?.to(device), Outputs.LastHiddenState);
-        Tensor states = outputs.LastHiddenState.to(ScalarType.Float32).to(CPU).contiguous();   // [B, L, H]
-        int length = (int)states.shape[1], hidden = (int)states.shape[2];
-        float[] flat = states.data<float>().ToArray();
-        var result = new float[batch.Count][][];
-        for (int b = 0; b < batch.Count; b++)
+        const string head = "a sequence-classification head with one label (a re-ranker: …ForSequenceClassification with num_labels 1)";
+        if (_classifier is null) throw MissingHead("rerank", head);
+        if (_classifier.Labels.Count != 1)
+            throw new ApiError(ApiErrorType.Backend, $"`rerank` needs {head}; the served model's head has {_classifier.Labels.Count} labels: use /predict");
+        IReadOnlyList<LabelScore>[] scores = await PredictAsync([.. texts.Select(t => new TextToClassify(query, t))], rawScores, settings, cancellationToken)
+            .ConfigureAwait(false);
+        return [.. scores.Select(s => (float)s[0].Score)];
+    }
+
+    /// <summary>The fill-mask pipeline: per input, one candidate list per mask token.</summary>
+    public Task<IReadOnlyList<IReadOnlyList<FillMaskCandidate>>[]> FillMaskAsync(IReadOnlyList<string> texts, int topK, InputSettings settings,
+        CancellationToken cancellationToken)
+    {
+        FillMask fillMask = _fillMask ?? throw MissingHead("fill-mask", "a masked-language-model head (a …ForMaskedLM checkpoint) and a tokenizer with a mask token");
+        if (topK < 1) throw ApiError.BadJson($"`top_k` must be at least 1, got {topK}", "top_k");
+        int maskId = Encoder.Tokenizer.MaskTokenId!.Value;
+        return ComputeAsync(() =>
         {
-            result[b] = new float[batch.Lengths[b]][];
-            for (int t = 0; t < batch.Lengths[b]; t++) result[b][t] = flat.AsSpan((b * length + t) * hidden, hidden).ToArray();
+            TokenizedText[] rows = TokenizeRaw([.. texts.Select(t => new TextToClassify(t))], settings);
+            for (int i = 0; i < rows.Length; i++)
+                if (!rows[i].Ids.Contains(maskId))
+                    throw new ApiError(ApiErrorType.Validation, $"input {i} has no {Encoder.Tokenizer.MaskToken} token to fill (after any truncation)",
+                        settings.Field, StatusCodes.Status422UnprocessableEntity);
+            return (new FillMaskWork(fillMask, topK), rows);
+        }, cancellationToken);
+    }
+
+    static ApiError MissingHead(string route, string head) =>
+        new(ApiErrorType.Backend, $"`{route}` is not available: it needs {head}, and the served model has none");
+
+    /// <summary>
+    /// Tokenizes on the caller's thread, then waits for the batcher's answer; records TEI's per-request timings
+    /// (tokenization, queue, inference) once it has it.
+    /// </summary>
+    async Task<T[]> ComputeAsync<T>(Func<(BatchWork<T> Work, TokenizedText[] Rows)> tokenize, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        (BatchWork<T> work, TokenizedText[] rows) = tokenize();
+        double tokenization = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var request = new PendingRequest(work, rows, cancellationToken);
+        var results = (T[])await _batcher.EnqueueAsync(request).WaitAsync(cancellationToken).ConfigureAwait(false);
+        Metrics.Timings(tokenization, request.QueueSeconds, request.InferenceSeconds);
+        return results;
+    }
+
+    /// <summary>Texts and pairs as the tokenizer makes them (no prompt, no preparation), checked against the limits.</summary>
+    TokenizedText[] TokenizeRaw(IReadOnlyList<TextToClassify> inputs, InputSettings settings)
+    {
+        CheckCount(inputs.Count, settings.Field);
+        bool truncate = settings.Truncate ?? _options.AutoTruncate;
+        var options = new EncodeOptions { MaxLength = MaxInputLength, TruncationSide = settings.Direction };
+        var rows = new TokenizedText[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            (string text, string? pair) = inputs[i];
+            if (text.Length == 0 || pair is { Length: 0 }) throw Empty(settings.Field);
+            Tokenization.Encoding encoding = Encoder.Tokenizer.Encode(text, pair, options);
+            if (encoding.Truncated && !truncate) throw TooLong(Encoder.Tokenizer.Encode(text, pair).Length, settings.Field);
+            rows[i] = new TokenizedText(encoding.Ids, encoding.TypeIds);
         }
-        return result;
+        return rows;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EncoderKit.Inference;
 using Microsoft.AspNetCore.Http;
 
 namespace EncoderKit.Server;
@@ -94,6 +95,34 @@ public sealed class JsonBody
             : throw ApiError.BadJson($"`{name}[{i}]` must be a string, not {Describe(e)}", name))],
         _ => throw ApiError.BadJson($"`{name}` must be a string or a list of strings, not {Describe(value)}", name),
     };
+
+    /// <summary>Whether an input field holds a list of inputs (TEI's "batch"), rather than one text or one id list ("single").</summary>
+    public static bool IsList(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Array && !value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number);
+
+    /// <summary>A list of strings, and only a list (TEI's rerank texts).</summary>
+    public static IReadOnlyList<string> TextList(JsonElement value, string name) => value.ValueKind == JsonValueKind.Array ? Texts(value, name)
+        : throw ApiError.BadJson($"`{name}` must be a list of strings, not {Describe(value)}", name);
+
+    /// <summary>
+    /// TEI's predict input, read as its serde reads it: a text; a pair [a, b]; or a list of texts and pairs (so
+    /// ["a", "b"] is one pair, and ["a", "b", "c"] three texts).
+    /// </summary>
+    /// <returns>The inputs, and whether they came as a list (answered with one list of labels per input).</returns>
+    public static (IReadOnlyList<TextToClassify> Inputs, bool Batch) PredictInputs(JsonElement value, string name)
+    {
+        if (value.ValueKind == JsonValueKind.String) return ([new TextToClassify(Text(value, name))], false);
+        if (value.ValueKind != JsonValueKind.Array)
+            throw ApiError.BadJson($"`{name}` must be a text, a pair of texts, or a list of texts and pairs, not {Describe(value)}", name);
+        if (Pair(value, name) is { } pair) return ([pair], false);
+        return ([.. value.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.String ? new TextToClassify(Text(e, name))
+            : Pair(e, name) ?? throw ApiError.BadJson($"`{name}[{i}]` must be a text or a pair of texts, not {Describe(e)}", name))], true);
+    }
+
+    static TextToClassify? Pair(JsonElement value, string name) =>
+        value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 2 && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+            ? new TextToClassify(Text(value[0], name), Text(value[1], name))
+            : null;
 
     /// <summary>The string's text; escapes naming lone surrogates or bytes that are not UTF-8 are the client's error.</summary>
     static string Text(JsonElement value, string name)

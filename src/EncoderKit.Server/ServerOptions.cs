@@ -41,6 +41,12 @@ public sealed class ServerOptions
     /// <summary>float32 (the default) or bfloat16.</summary>
     public string? Dtype { get; set; }
 
+    /// <summary>
+    /// Pooling in place of the model's: TEI's cls, mean, last-token, or sentence-transformers' max, weightedmean,
+    /// mean_sqrt_len_tokens, lasttoken; null keeps the model's.
+    /// </summary>
+    public string? Pooling { get; set; }
+
     /// <summary>libtorch intra-op threads; null: one per core.</summary>
     public int? Threads { get; set; }
 

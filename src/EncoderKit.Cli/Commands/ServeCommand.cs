@@ -15,7 +15,7 @@ static class ServeCommand
 {
     public static Command Create(CliInvocation cli)
     {
-        var command = new Command("serve", "Serve a sentence-embedding model over HTTP with TEI's routes and OpenAI's /v1/embeddings.");
+        var command = new Command("serve", "Serve a model over HTTP with TEI's routes (embed, rerank, predict, …), fill-mask and OpenAI's /v1/embeddings.");
         var keys = new Dictionary<Option, string>();
         Add<string>(command, keys, "--model", nameof(ServerOptions.Model), "Model folder, or hub id (org/name[@revision])", "-m");
         var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit of a hub id (default: main)" };
@@ -29,6 +29,7 @@ static class ServeCommand
         Add<bool>(command, keys, "--auto-truncate", nameof(ServerOptions.AutoTruncate), "Truncate long inputs unless a request says truncate: false");
         Add<long>(command, keys, "--payload-limit", nameof(ServerOptions.PayloadLimit), "Request body bytes at most (default 2000000)");
         Add<string>(command, keys, "--api-key", nameof(ServerOptions.ApiKey), "Require Authorization: Bearer KEY on every route but /health");
+        Add<string>(command, keys, "--pooling", nameof(ServerOptions.Pooling), "Pooling in place of the model's: cls, mean, last-token, max, weightedmean, mean_sqrt_len_tokens");
         Add<string>(command, keys, "--dtype", nameof(ServerOptions.Dtype), "float32 (default) or bfloat16");
         Add<int>(command, keys, "--threads", nameof(ServerOptions.Threads), "libtorch intra-op threads (default: one per core)");
         Add<string>(command, keys, "--served-model-name", nameof(ServerOptions.ServedModelName), "Model name /info and /v1/embeddings report (default: --model)");

@@ -149,7 +149,7 @@ public sealed class SentenceEncoder : IDisposable
     static SentenceEncoder Load(string folder, SentenceEncoderOptions options, string modelId)
     {
         SentenceTransformerConfig config = SentenceTransformerConfig.Read(folder);
-        SentenceModel modules = SentenceModel.Load(config, options.Compute, options.Logger);
+        SentenceModel modules = SentenceModel.Load(config, options.Compute, options.Logger, options.Pooling);
         try
         {
             var settings = new SentenceEncoderSettings(config.MaxSeqLength, config.DoLowerCase, config.Prompts, config.DefaultPromptName, config.SimilarityFunction);

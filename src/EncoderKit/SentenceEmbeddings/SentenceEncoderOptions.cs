@@ -28,6 +28,9 @@ public sealed class SentenceEncoderOptions
     /// <summary>Overrides the model's max_seq_length: longer inputs are truncated to this many tokens.</summary>
     public int? MaxSeqLength { get; set; }
 
+    /// <summary>Overrides the model's pooling mode (its Pooling module's, or a plain folder's mean); include_prompt is kept.</summary>
+    public PoolingMode? Pooling { get; set; }
+
     /// <summary>Hub endpoint, token, cache; null reads them from the environment.</summary>
     public HubOptions? Hub { get; set; }
 

@@ -58,7 +58,8 @@ public sealed class SentenceModel : IDisposable
     public int Dimension { get; }
 
     /// <summary>Loads the modules <paramref name="config"/> lists (a plain folder: the encoder, mean pooled, with a notice).</summary>
-    public static SentenceModel Load(SentenceTransformerConfig config, ComputeOptions? compute = null, ILogger? logger = null)
+    /// <param name="pooling">A pooling mode in place of the model's (its prompt setting kept); null keeps the model's.</param>
+    public static SentenceModel Load(SentenceTransformerConfig config, ComputeOptions? compute = null, ILogger? logger = null, PoolingMode? pooling = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         EncoderModel transformer = EncoderModel.Load(config.TransformerFolder, compute);
@@ -78,7 +79,9 @@ public sealed class SentenceModel : IDisposable
                     _ => throw new InvalidOperationException($"module kind {module.Kind} after pooling"),
                 });
             }
-            return new SentenceModel(transformer, config.Pooling ?? PoolingConfig.Mean(transformer.Spec.Hidden), layers, ownsTransformer: true);
+            PoolingConfig configured = config.Pooling ?? PoolingConfig.Mean(transformer.Spec.Hidden);
+            if (pooling is PoolingMode mode) configured = new PoolingConfig(configured.WordEmbeddingDimension, [mode], configured.IncludePrompt);
+            return new SentenceModel(transformer, configured, layers, ownsTransformer: true);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Server;
 using EncoderKit.Tests.Cli;
 using EncoderKit.Tests.Embeddings;
@@ -37,6 +38,38 @@ public class ServeCommandTests
         Assert.Equal(option, error.Field);
     }
 
+    [Theory]
+    [InlineData("cls", "cls")]
+    [InlineData("last-token", "lasttoken")]
+    [InlineData("max", "max")]
+    public async Task Pooling_overrides_the_models_pooling(string option, string folderMode)
+    {
+        using var meanFolder = SentenceFolder.MeanNormalized("bert");
+        ServerOptions options = EncoderServer.ReadOptions(meanFolder.Path, [], [KeyValuePair.Create<string, string?>("Serve:Pooling", option),
+            KeyValuePair.Create<string, string?>("Serve:Port", "0"), KeyValuePair.Create<string, string?>("Serve:Model", meanFolder.Path)]);
+        using SentenceEncoder overridden = SentenceEncoder.Load(meanFolder.Path, EncoderServer.EncoderOptions(options, null));
+        using var pooledFolder = new SentenceFolder("bert").Modules(("2_Normalize", "Normalize")).ClassicPooling(folderMode);
+        using SentenceEncoder pooled = SentenceEncoder.Load(pooledFolder.Path);
+        using SentenceEncoder mean = SentenceEncoder.Load(meanFolder.Path);
+        string[] texts = ["The cat sat on the mat.", "Zürich café"];
+
+        await using Served served = new(await EncoderServer.StartAsync(overridden, options));
+        float[][] got = Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = texts }));
+        Assert.Equal(pooled.Encode(texts), got);
+        Assert.NotEqual(mean.Encode(texts)[0], got[0]);
+        using HttpResponseMessage info = await served.Client.GetAsync("/info");
+        Assert.Equal(folderMode, (await Served.ReadAsync(info, 200)).GetProperty("model_type").GetProperty("embedding").GetProperty("pooling").GetString());
+    }
+
+    [Theory]
+    [InlineData("splade")]
+    [InlineData("median")]
+    public void A_pooling_the_server_cannot_run_is_refused_naming_the_option(string pooling)
+    {
+        var error = Assert.Throws<EncoderKitException>(() => EncoderServer.EncoderOptions(new ServerOptions { Model = "m", Pooling = pooling }, null));
+        Assert.Equal("--pooling", error.Field);
+    }
+
     [Fact]
     public async Task Serve_answers_on_its_port_with_settings_from_the_environment_and_stops_when_cancelled()
     {
@@ -47,7 +80,7 @@ public class ServeCommandTests
             environment: new Dictionary<string, string?> { ["Serve__MaxClientBatchSize"] = "2", ["HF_HUB_OFFLINE"] = "1" }, cancellationToken: stop.Token);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         client.DefaultRequestHeaders.Authorization = new("Bearer", "k");
-        await WaitForHealth(client, run);
+        await WaitForHealth(client, async () => run.IsCompleted ? JsonSerializer.Serialize(await run) : null);
 
         using (HttpResponseMessage ok = await client.PostAsync("/embed", new StringContent("""{"inputs": ["a", "b"]}""")))
             Assert.Equal(2, (await Served.ReadAsync(ok, 200)).GetArrayLength());
@@ -60,19 +93,20 @@ public class ServeCommandTests
         Assert.Contains($"serving {model.Path} on http://127.0.0.1:{port}", result.Err);
     }
 
-    static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    static async Task WaitForHealth(HttpClient client, Task<CliRunner.Result> run)
+    /// <param name="exited">What the server left behind once it has exited (early); null while it runs.</param>
+    internal static async Task WaitForHealth(HttpClient client, Func<Task<string?>> exited)
     {
         // A guard against a hang while the model loads, not a timing assertion.
         for (int i = 0; i < 1200; i++)
         {
-            if (run.IsCompleted) Assert.Fail($"serve exited early: {JsonSerializer.Serialize(await run)}");
+            if (await exited() is { } why) Assert.Fail($"serve exited early: {why}");
             try
             {
                 using HttpResponseMessage health = await client.GetAsync("/health");

@@ -170,6 +170,35 @@ public class ServerRouteTests(ServedModel model) : IClassFixture<ServedModel>
             Assert.True(info.TryGetProperty(field, out _), field);
     }
 
+    [Fact]
+    public async Task Openapi_json_is_an_openapi_3_document_listing_every_route_the_server_answers()
+    {
+        await using Served served = await model.StartAsync();
+        using HttpResponseMessage response = await served.Client.GetAsync("/openapi.json");
+        JsonElement document = await Served.ReadAsync(response, 200);
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString());
+        Assert.False(string.IsNullOrEmpty(document.GetProperty("info").GetProperty("title").GetString()));
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name.ToUpperInvariant(), Operation: op.Value))).ToList();
+        string[] routes = ["POST /embed", "POST /embed_all", "POST /rerank", "POST /predict", "POST /fill-mask", "POST /tokenize", "POST /decode",
+            "POST /v1/embeddings", "GET /info", "GET /health", "GET /metrics", "GET /openapi.json"];
+        Assert.Equal(routes.Order(), operations.Select(o => $"{o.Method} {o.Path}").Order());
+        foreach (var (path, method, operation) in operations)
+        {
+            Assert.False(string.IsNullOrEmpty(operation.GetProperty("summary").GetString()), path);
+            Assert.True(operation.GetProperty("responses").TryGetProperty("200", out _), path);
+            if (method == "POST")
+                Assert.Equal(JsonValueKind.Object, operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").ValueKind);
+            // Every route the document lists is one the server answers (not 404 or 405), whatever it makes of an empty body.
+            using HttpResponseMessage probe = await served.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+                { Content = method == "POST" ? new StringContent("{}") : null });
+            Assert.True((int)probe.StatusCode is not (404 or 405), $"{method} {path}: {(int)probe.StatusCode}");
+        }
+        Assert.Equal("#/components/schemas/ErrorResponse", document.GetProperty("paths").GetProperty("/embed").GetProperty("post").GetProperty("responses")
+            .GetProperty("413").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("ErrorResponse", out _));
+    }
+
     [Theory]
     [InlineData("/rerank", """{"query": "q", "texts": ["a"]}""")]
     [InlineData("/predict", """{"inputs": "a"}""")]
@@ -177,7 +206,9 @@ public class ServerRouteTests(ServedModel model) : IClassFixture<ServedModel>
     {
         await using Served served = await model.StartAsync();
         using HttpResponseMessage response = await served.PostAsync(route, body);
-        Served.AssertTeiError(await Served.ReadAsync(response, 424), "Backend");
+        JsonElement error = await Served.ReadAsync(response, 424);
+        Served.AssertTeiError(error, "Backend");
+        Assert.Contains("sequence-classification head", error.GetProperty("error").GetString());
     }
 }
 
@@ -202,17 +233,45 @@ public class ServerMetricsTests(ServedModel model) : IClassFixture<ServedModel>
     }
 
     [Fact]
-    public async Task Metrics_count_requests_by_route_and_status_and_batches()
+    public async Task Metrics_count_requests_under_teis_names_and_their_histograms_move_with_them()
     {
-        await using Served served = await model.StartAsync();
-        for (int i = 0; i < 3; i++) Assert.Single(Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = $"text {i}" })));
+        await using Served served = await model.StartAsync(o => o.MaxClientBatchSize = 4);
+        string[] texts = ["text zero", "text one two", "text three four five"];
+        foreach (string text in texts) Assert.Single(Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = text })));
+        Assert.Equal(2, Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = texts[..2] })).Length);
         using (HttpResponseMessage bad = await served.PostAsync("/embed", """{"inputs": []}""")) Assert.Equal(400, (int)bad.StatusCode);
+        using (HttpResponseMessage tooMany = await served.PostAsync("/embed", """{"inputs": ["a", "b", "c", "d", "e"]}""")) Assert.Equal(413, (int)tooMany.StatusCode);
+        Assert.Equal(1, (await served.PostJsonAsync("/embed_all", new { inputs = texts[0] })).GetArrayLength());
         Dictionary<string, double> samples = await Scrape(served);
-        Assert.Equal(3, samples["te_request_count{route=\"/embed\",status=\"200\"}"]);
-        Assert.Equal(1, samples["te_request_count{route=\"/embed\",status=\"400\"}"]);
-        Assert.Equal(3, samples["te_batch_next_size_count"]);
-        Assert.Equal(3, samples["te_batch_next_size_bucket{le=\"1\"}"]);   // one request each, sent one after another
+
+        // TEI counts a computing request once its body is read, by input kind, then its success or its failure's cause.
+        // An empty list reads as an empty id list, one input, as TEI's untagged input reads it.
+        Assert.Equal(5, samples["te_request_count{method=\"single\"}"]);       // three /embed, the empty list, one /embed_all
+        Assert.Equal(2, samples["te_request_count{method=\"batch\"}"]);        // the pair, the five
+        Assert.Equal(4, samples["te_request_success{method=\"single\"}"]);
+        Assert.Equal(1, samples["te_request_success{method=\"batch\"}"]);
+        Assert.Equal(1, samples["te_request_failure{err=\"empty\"}"]);
+        Assert.Equal(1, samples["te_request_failure{err=\"validation\"}"]);
+        Assert.Equal(4, samples["te_http_requests_total{route=\"/embed\",status=\"200\"}"]);
+        Assert.Equal(1, samples["te_http_requests_total{route=\"/embed\",status=\"400\"}"]);
+        Assert.Equal(1, samples["te_http_requests_total{route=\"/embed\",status=\"413\"}"]);
+        // Sent one after another, each ran as a batch of its own: five batches of one request.
+        Assert.Equal(5, samples["te_batch_next_size_count"]);
+        Assert.Equal(5, samples["te_batch_next_size_bucket{le=\"1\"}"]);
+        long tokens = texts.Sum(t => model.Encoder.Tokenizer.Encode(t).Length) + texts[..2].Sum(t => model.Encoder.Tokenizer.Encode(t).Length)
+            + model.Encoder.Tokenizer.Encode(texts[0]).Length;
+        Assert.Equal(tokens, samples["te_batch_next_tokens_sum"]);
         Assert.Equal(0, samples["te_queue_size"]);
-        Assert.Equal(4, samples["te_request_duration_count"]);
+        foreach (string histogram in new[] { "te_request_duration", "te_request_tokenization_duration", "te_request_queue_duration", "te_request_inference_duration" })
+        {
+            Assert.Equal(5, samples[histogram + "_count"]);   // the successful computing requests
+            Assert.Equal(5, samples[histogram + "_bucket{le=\"+Inf\"}"]);
+        }
+        Assert.True(samples["te_request_inference_duration_sum"] > 0);
+
+        Assert.Single(Served.Vectors(await served.PostJsonAsync("/embed", new { inputs = "one more" })));
+        Dictionary<string, double> after = await Scrape(served);
+        Assert.Equal(6, after["te_request_count{method=\"single\"}"]);
+        Assert.Equal(6, after["te_request_duration_count"]);
     }
 }
