@@ -7,7 +7,7 @@ static class CommandCatalog
 {
     public static IEnumerable<Command> All(CliInvocation cli) =>
         [
-            FillMaskCommand.Create(cli), ClassifyCommand.Create(cli), ForwardCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli), SimilarityCommand.Create(cli),
+            FillMaskCommand.Create(cli), ClassifyCommand.Create(cli), ForwardCommand.Create(cli), FinetuneCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli), SimilarityCommand.Create(cli),
             SearchCommand.Create(cli), ServeCommand.Create(cli), DownloadCommand.Create(cli), CacheCommand.Create(cli),
         ];
 }
