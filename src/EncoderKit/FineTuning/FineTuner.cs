@@ -33,7 +33,7 @@ public static class FineTuner
     {
         settings.Training.Validate();
         if (settings.Features.MaxLength < 8) throw new EncoderKitException(ErrorKind.BadInput, $"max length {settings.Features.MaxLength} is not ≥ 8", field: "--max-length");
-        if (settings.Features.DocStride < 0 || settings.Features.DocStride >= settings.Features.MaxLength / 2)
+        if (settings.Task == FineTuningTask.QuestionAnswering && (settings.Features.DocStride < 0 || settings.Features.DocStride >= settings.Features.MaxLength / 2))
             throw new EncoderKitException(ErrorKind.BadInput, $"doc stride {settings.Features.DocStride} is not in [0, max length / 2)", field: "--doc-stride");
         if (!Directory.Exists(settings.Model)) throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", settings.Model);
         Tokenizer tokenizer = Tokenizer.FromFolder(settings.Model);

@@ -282,11 +282,7 @@ public sealed class TrainingRun<TExample>
                 return false;   // the half-written last line of a killed run
             }
         }).ToList();
-        AtomicFile.Write(LogFile, stream =>
-        {
-            using var writer = new StreamWriter(stream);
-            foreach (string line in kept) writer.WriteLine(line);
-        });
+        AtomicFile.WriteAllText(LogFile, string.Concat(kept.Select(line => line + "\n")));
     }
 }
 
