@@ -71,6 +71,7 @@ static class FinetuneCommand
             TrainingSummary summary = cli.ErrorIsTerminal
                 ? await WithProgressBar(cli, settings, cancellationToken)
                 : await FineTuner.RunAsync(settings, p => cli.Error.WriteLine(Describe(p)), cancellationToken);
+            TrainingCurves.Write(Path.Combine(outputFolder, "train_log.jsonl"), TaskEvaluation.MainMetric(chosen));
             cli.Out.WriteLine(summary.BestMetric is { } best
                 ? $"model written to {summary.FinalModelFolder} (step {summary.BestStep} of {summary.Steps}, {TaskEvaluation.MainMetric(chosen)} {best.ToString("G4", CultureInfo.InvariantCulture)}{(summary.StoppedEarly ? ", stopped early" : "")})"
                 : $"model written to {summary.FinalModelFolder} ({summary.Steps} steps)");

@@ -42,6 +42,10 @@ public sealed class FinetuneCommandTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(12, straight.Count(l => l.ContainsKey("loss")));
         Assert.Equal(straight.Select(l => l.ToJsonString()), stitched.Select(l => l.ToJsonString()));   // every step's loss, rate, norm and every evaluation
         Assert.Equal(File.ReadAllBytes(Path.Combine(data.File("straight"), "model.safetensors")), File.ReadAllBytes(Path.Combine(data.File("resumed"), "model.safetensors")));
+
+        // The curves are drawn beside the log (ScottPlot, headless): a PNG file.
+        byte[] png = File.ReadAllBytes(Path.Combine(data.File("resumed"), "train_log.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
     }
 
     static readonly string[] CheckpointFiles = ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.safetensors", "run_state.safetensors", "vocab.txt"];
