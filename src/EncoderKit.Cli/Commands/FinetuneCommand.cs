@@ -70,7 +70,11 @@ static class FinetuneCommand
             };
             TrainingSummary summary = cli.ErrorIsTerminal
                 ? await WithProgressBar(cli, settings, cancellationToken)
-                : await FineTuner.RunAsync(settings, p => cli.Error.WriteLine(Describe(p)), cancellationToken);
+                : await FineTuner.RunAsync(settings, p =>
+                {
+                    // Redirected: plain lines, about a hundred in a run, and every evaluation.
+                    if (p.Metrics is not null || p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 100) == 0) cli.Error.WriteLine(Describe(p));
+                }, cancellationToken);
             TrainingCurves.Write(Path.Combine(outputFolder, "train_log.jsonl"), TaskEvaluation.MainMetric(chosen));
             cli.Out.WriteLine(summary.BestMetric is { } best
                 ? $"model written to {summary.FinalModelFolder} (step {summary.BestStep} of {summary.Steps}, {TaskEvaluation.MainMetric(chosen)} {best.ToString("G4", CultureInfo.InvariantCulture)}{(summary.StoppedEarly ? ", stopped early" : "")})"

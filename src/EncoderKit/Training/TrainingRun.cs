@@ -236,8 +236,12 @@ public sealed class TrainingRun<TExample>
         }
 
         string final = options.OutputFolder;
-        if (state.BestStep >= 0 && best.Latest() is { } bestFolder)
-            foreach (string file in Directory.GetFiles(bestFolder))
+        // The best evaluation's model, as written when it was evaluated (a run killed after writing a newer best and
+        // resumed from before it rewrites that one when it gets there, but one resumed with fewer steps does not).
+        string? bestFolder = state.BestStep < 0 ? null
+            : new[] { best, checkpoints }.Select(c => c.Complete().FirstOrDefault(x => x.Step == state.BestStep).Folder).FirstOrDefault(f => f is not null);
+        if (bestFolder is not null)
+            foreach (string file in Directory.GetFiles(bestFolder).Where(f => !Path.GetFileName(f).StartsWith("optimizer", StringComparison.Ordinal) && !f.EndsWith("_state.safetensors", StringComparison.Ordinal)))
                 AtomicFile.Write(Path.Combine(final, Path.GetFileName(file)), stream =>
                 {
                     using FileStream source = File.OpenRead(file);
@@ -245,8 +249,8 @@ public sealed class TrainingRun<TExample>
                 });
         else
             model.Save(final);
-        return new TrainingSummary(trainer.Step, stoppedEarly, state.BestStep >= 0 ? state.BestStep : trainer.Step,
-            state.BestStep >= 0 ? state.BestMetric : null, final);
+        bool fromBest = bestFolder is not null;
+        return new TrainingSummary(trainer.Step, stoppedEarly, fromBest ? state.BestStep : trainer.Step, fromBest ? state.BestMetric : null, final);
     }
 
     void AppendEvaluation(long step, int epoch, IReadOnlyDictionary<string, double> metrics)
