@@ -32,12 +32,16 @@ public sealed class TaskHeadsTests
     [InlineData("bert", "bert-seqcls-multilabel", FineTuningTask.MultiLabel, new[] { "sports", "politics", "science", "arts" }, new[] { "architectures", "id2label", "label2id", "problem_type" })]
     [InlineData("bert", "bert-seqcls-regression", FineTuningTask.Regression, new[] { "score" }, new[] { "architectures", "id2label", "label2id", "problem_type" })]
     [InlineData("bert", "bert-tokcls", FineTuningTask.TokenClassification, new[] { "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC" }, new[] { "architectures", "id2label", "label2id", "problem_type" })]
-    [InlineData("bert", "bert-qa", FineTuningTask.QuestionAnswering, new string[0], new[] { "architectures", "problem_type" })]
-    [InlineData("bert", "bert-mc", FineTuningTask.MultipleChoice, new string[0], new[] { "architectures", "problem_type" })]
+    [InlineData("bert", "bert-qa", FineTuningTask.QuestionAnswering, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type" })]
+    [InlineData("bert", "bert-mc", FineTuningTask.MultipleChoice, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type" })]
     [InlineData("modernbert", "modernbert-seqcls", FineTuningTask.TextClassification, new[] { "negative", "neutral", "positive" }, new[] { "architectures", "problem_type" })]
     [InlineData("modernbert", "modernbert-tokcls", FineTuningTask.TokenClassification, new[] { "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC" }, new[] { "architectures", "problem_type" })]
     [InlineData("retrieva_bert", "retrieva_bert-seqcls", FineTuningTask.TextClassification, new[] { "negative", "neutral", "positive" }, new[] { "architectures", "problem_type", "auto_map" })]
     [InlineData("retrieva_bert", "retrieva_bert-tokcls", FineTuningTask.TokenClassification, new[] { "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC" }, new[] { "architectures", "problem_type", "auto_map" })]
+    [InlineData("modernbert", "modernbert-qa", FineTuningTask.QuestionAnswering, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type" })]
+    [InlineData("modernbert", "modernbert-mc", FineTuningTask.MultipleChoice, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type" })]
+    [InlineData("retrieva_bert", "retrieva_bert-qa", FineTuningTask.QuestionAnswering, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type", "auto_map" })]
+    [InlineData("retrieva_bert", "retrieva_bert-mc", FineTuningTask.MultipleChoice, new string[0], new[] { "architectures", "id2label", "label2id", "problem_type", "auto_map" })]
     public void ConfigIsWhatTransformersWrites(string baseFixture, string taskFixture, FineTuningTask task, string[] labels, string[] fields)
     {
         JsonObject expected = Config(taskFixture);
