@@ -97,4 +97,34 @@ public sealed class TaskHeadsTests
         Assert.Equal("single_label_classification", saved["problem_type"]!.GetValue<string>());
         Assert.True(JsonNode.DeepEquals(Config("bert-seqcls")["label2id"], saved["label2id"]));
     }
+
+    [Theory]
+    [InlineData("modernbert", FineTuningTask.TokenClassification)]
+    [InlineData("modernbert", FineTuningTask.MultipleChoice)]
+    [InlineData("retrieva_bert", FineTuningTask.QuestionAnswering)]
+    [InlineData("retrieva_bert", FineTuningTask.TextClassification)]
+    [InlineData("nomic_bert", FineTuningTask.Regression)]
+    public void EveryFamilysNewHeadSavesAndLoadsBackToTheSameOutputs(string fixture, FineTuningTask task)
+    {
+        using var folder = new TempFolder();
+        using var scope = NewDisposeScope();
+        IReadOnlyList<string> labels = task switch
+        {
+            FineTuningTask.Regression => ["LABEL_0"],
+            FineTuningTask.TokenClassification => ["B-X", "I-X", "O"],
+            FineTuningTask.TextClassification => ["a", "b"],
+            _ => [],
+        };
+        using EncoderModel model = TaskHeads.Create(ReferenceData.Model(fixture), task, labels, seed: 3);
+        model.Save(folder.Path);
+        using EncoderModel reloaded = EncoderModel.Load(folder.Path);
+        Assert.Equal(model.Spec.Heads.All.Select(h => h.Output), reloaded.Spec.Heads.All.Select(h => h.Output));
+        Assert.Null(reloaded.Spec.Heads.Mlm);
+        Tensor ids = tensor(new long[] { 5, 17, 42, 8, 9, 23 });
+        ids = task == FineTuningTask.MultipleChoice ? ids.view(1, 2, 3) : ids.view(1, 6);
+        using EncoderOutputs before = model.Forward(ids), after = reloaded.Forward(ids);
+        Assert.NotEmpty(before.Heads);
+        foreach (var ((name, expected), (_, actual)) in before.Heads.Zip(after.Heads))
+            Assert.True(expected.eq(actual).all().item<bool>(), $"{name} differs after reloading");
+    }
 }
