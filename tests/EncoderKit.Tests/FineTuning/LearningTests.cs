@@ -60,7 +60,7 @@ public sealed class LearningTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task TokenClassificationLearnsWordLists()
     {
         using var folder = new TempFolder();
-        var (summary, log) = await FineTune(folder, FineTuningTask.TokenClassification, TinyTasks.WriteEntities, Options(folder));
+        var (summary, log) = await FineTune(folder, FineTuningTask.TokenClassification, TinyTasks.WriteEntities, Options(folder) with { Epochs = 2 });
         double f1 = log.Where(l => l.ContainsKey("eval_f1")).Max(l => l["eval_f1"]!.GetValue<double>());
         output.WriteLine($"best entity F1 {f1}, summary {summary}");
         Assert.True(f1 >= 0.95, $"best validation entity F1 {f1}");
@@ -74,7 +74,7 @@ public sealed class LearningTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var folder = new TempFolder();
         // Windows of 16 tokens overlapping by 4: most contexts (9-16 words) span two or three windows.
-        var (summary, log) = await FineTune(folder, FineTuningTask.QuestionAnswering, TinyTasks.WriteColors, Options(folder) with { Epochs = 5 }, new FeatureOptions(16, 4));
+        var (summary, log) = await FineTune(folder, FineTuningTask.QuestionAnswering, TinyTasks.WriteColors, Options(folder) with { Epochs = 2 }, new FeatureOptions(16, 4));
         double exact = log.Where(l => l.ContainsKey("eval_exact_match")).Max(l => l["eval_exact_match"]!.GetValue<double>());
         output.WriteLine($"best exact match {exact}, summary {summary}");
         Assert.True(exact >= 90, $"best validation exact match {exact}");
