@@ -99,6 +99,25 @@ public sealed class EncoderModel : IDisposable
     }
 
     /// <summary>
+    /// A task model on the base checkpoint in <paramref name="folder"/>: <paramref name="taskConfig"/> (the base's config
+    /// rewritten for the task) decides the heads; the base's weights are kept and the new head initialised from
+    /// <paramref name="seed"/>, as <see cref="NetworkBuilder.FromBaseCheckpoint"/> builds it. Saving writes the task checkpoint.
+    /// </summary>
+    public static EncoderModel LoadWithNewHeads(string folder, ConfigJson taskConfig, ComputeOptions? options = null, long seed = 0)
+    {
+        options ??= new ComputeOptions();
+        if (!Directory.Exists(folder))
+            throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", folder);
+        options.ApplyThreads();
+        Device device = options.ResolveDevice();
+        var builder = new NetworkBuilder(taskConfig);
+        Tokenizer? tokenizer = LoadTokenizer(folder);
+        using ITensorSource weights = ModelWeights.Open(folder);
+        var (network, prefixInUse) = builder.FromBaseCheckpoint(weights, options.ResolveDtype(device), device, seed);
+        return new EncoderModel(folder, taskConfig, builder.Family, network, device, tokenizer, prefixInUse);
+    }
+
+    /// <summary>
     /// Writes the model as a Hugging Face folder in its family's own layout (config.json, model.safetensors with the
     /// family's tensor names, in the compute dtype; a tied decoder is not stored, as transformers does), plus the
     /// tokenizer files of the folder it came from, so the Python tools load it back. config.json is kept as it was

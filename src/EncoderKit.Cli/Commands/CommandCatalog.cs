@@ -8,7 +8,8 @@ static class CommandCatalog
     public static IEnumerable<Command> All(CliInvocation cli) =>
         [
             FillMaskCommand.Create(cli), ClassifyCommand.Create(cli), TagCommand.Create(cli), AnswerCommand.Create(cli), RerankCommand.Create(cli),
-            ChooseCommand.Create(cli), ForwardCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli), SimilarityCommand.Create(cli),
-            SearchCommand.Create(cli), EvaluateCommand.Create(cli), ServeCommand.Create(cli), DownloadCommand.Create(cli), CacheCommand.Create(cli),
+            ChooseCommand.Create(cli), ForwardCommand.Create(cli), FinetuneCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli),
+            SimilarityCommand.Create(cli), SearchCommand.Create(cli), EvaluateCommand.Create(cli), ServeCommand.Create(cli), DownloadCommand.Create(cli),
+            CacheCommand.Create(cli),
         ];
 }

@@ -45,6 +45,36 @@ public sealed class NetworkBuilder(ConfigJson config)
     /// <summary>A copy of <paramref name="source"/> (same spec and heads) with its parameters in <paramref name="dtype"/>.</summary>
     public static EncoderNetwork Copy(EncoderNetwork source, ScalarType dtype) => Build(source.Spec, new CopiedParameters(source, dtype), finish: null);
 
+    /// <summary>
+    /// A task network on a base checkpoint, as transformers' AutoModelFor…from_pretrained(base) builds one: the heads the
+    /// config's `architectures` name; every parameter the checkpoint holds read from it, every other one (the new head,
+    /// a pooler the base lacks) initialised as the family initialises it; checkpoint tensors nothing asks for (the
+    /// pretraining heads) dropped. The network's checkpoint prefix is the family's base prefix, as a task checkpoint's.
+    /// </summary>
+    public BuiltNetwork FromBaseCheckpoint(ITensorSource weights, ScalarType dtype, Device device, long seed)
+    {
+        var names = new CheckpointNames(weights.Tensors.Select(t => t.Name), Family.BasePrefix);
+        EncoderSpec spec = Adjusted(Family.Spec(config, null));
+        WeightMap map = Family.Weights(spec);
+        var stored = new CheckpointParameters(weights, map, names.PrefixInUse, dtype, device);
+        var fresh = new RandomParameters(Family.Init(config, spec), dtype, device, seed);
+        var parameters = new FirstAvailableParameters(map, names.PrefixInUse, weights, stored, fresh);
+        return new BuiltNetwork(Build(spec, parameters, finish: null), Family.BasePrefix);
+    }
+
+    // A parameter from the checkpoint when all of its stored parts are there (under any legacy name), otherwise fresh.
+    sealed class FirstAvailableParameters(WeightMap map, string prefixInUse, ITensorSource weights, IParameterSource stored, IParameterSource fresh) : IParameterSource
+    {
+        public ScalarType Dtype => stored.Dtype;
+        public Device Device => stored.Device;
+
+        public Tensor Take(string name, long[] shape, Init init)
+        {
+            bool present = map.ExternalNames(name, prefixInUse).All(part => weights.TryGet(part, out _) || map.LegacyNames(part).Any(l => weights.TryGet(l, out _)));
+            return (present ? stored : fresh).Take(name, shape, init);
+        }
+    }
+
     EncoderSpec Adjusted(EncoderSpec spec) => ChangeSpec is null ? spec : ChangeSpec(spec);
 
     // Every tensor made while building lands in this scope: on failure it frees them all; on success they leave it
