@@ -68,7 +68,7 @@ static class PrepareCorpusCommand
     /// <summary>Documents, tokens and throughput on standard error, at most once a second (rewritten in place on a terminal).</summary>
     sealed class ProgressLine(CliInvocation cli) : IProgress<CorpusProgress>
     {
-        TimeSpan lastShown = TimeSpan.MinValue;
+        TimeSpan? lastShown;
         string? last;
 
         public void Report(CorpusProgress value)
@@ -76,7 +76,7 @@ static class PrepareCorpusCommand
             double seconds = Math.Max(value.Elapsed.TotalSeconds, 1e-3);
             last = string.Create(CultureInfo.InvariantCulture,
                 $"prepare-corpus: {value.Documents:N0} documents, {value.Tokens:N0} tokens, {value.Tokens / seconds:N0} tokens/s, {value.Characters / seconds / 1e6:F2} M chars/s");
-            if (value.Elapsed - lastShown < TimeSpan.FromSeconds(1)) return;
+            if (lastShown is { } shown && value.Elapsed - shown < TimeSpan.FromSeconds(1)) return;
             lastShown = value.Elapsed;
             if (cli.ErrorIsTerminal) cli.Error.Write("\r" + last);
         }

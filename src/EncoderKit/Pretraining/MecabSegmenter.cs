@@ -13,7 +13,7 @@ public sealed class MecabSegmenter : IDisposable
 
     /// <summary>Where Debian's packages put the dictionaries, UniDic first.</summary>
     public static readonly IReadOnlyList<string> DictionaryFolders =
-        ["/usr/share/mecab/dic/unidic", "/var/lib/mecab/dic/unidic", "/var/lib/mecab/dic/ipadic-utf8", "/usr/share/mecab/dic/ipadic"];
+        ["/var/lib/mecab/dic/unidic", "/var/lib/mecab/dic/ipadic-utf8"];
 
     IntPtr tagger;
 

@@ -129,8 +129,10 @@ public sealed record PretrainRecipe
         EncoderKitException Bad(string kind) => new(ErrorKind.BadInput, $"\"{text}\" is not {kind}", field: field.Option);
         return field.Kind switch
         {
-            RecipeFieldKind.Integer => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : throw Bad("an integer"),
-            RecipeFieldKind.Number => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? JsonValue.Create(x) : throw Bad("a number"),
+            // Numbers as parsed JSON, so they read back exactly as a recipe file's do.
+            RecipeFieldKind.Integer => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) ? JsonNode.Parse(n.ToString(CultureInfo.InvariantCulture))! : throw Bad("an integer"),
+            RecipeFieldKind.Number => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x)
+                ? JsonNode.Parse(x.ToString("R", CultureInfo.InvariantCulture))! : throw Bad("a number"),
             RecipeFieldKind.Flag => text is "" or "true" ? JsonValue.Create(true) : text == "false" ? JsonValue.Create(false) : throw Bad("true or false"),
             RecipeFieldKind.Path => JsonValue.Create(Path.GetFullPath(text)),
             _ => JsonValue.Create(text),
