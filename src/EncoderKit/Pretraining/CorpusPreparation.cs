@@ -114,7 +114,7 @@ public static class CorpusPreparation
     {
         if (text.Length == 0) return [];
         Encoding encoding = tokenizer.Encode(text, options: options);
-        bool[] wordStarts = WordBoundaries.Of(tokenizer, encoding, mecab?.WordStarts(text));
+        bool[] wordStarts = WordBoundaries.Of(tokenizer, encoding, mecab?.Words(text));
         var stored = new uint[encoding.Length];
         for (int i = 0; i < stored.Length; i++)
             stored[i] = (uint)encoding.Ids[i] | (wordStarts[i] ? CorpusManifest.WordStartBit : 0);

@@ -53,11 +53,11 @@ public sealed class MecabSegmenter : IDisposable
         return new MecabSegmenter(handle, dictionary);
     }
 
-    /// <summary>The start (UTF-16 index into <paramref name="text"/>) of every word MeCab finds, in order; whitespace belongs to no word.</summary>
-    public List<int> WordStarts(string text)
+    /// <summary>Every word MeCab finds, in order, as its [start, end) in UTF-16 indices into <paramref name="text"/>; whitespace belongs to no word.</summary>
+    public List<(int Start, int End)> Words(string text)
     {
         ObjectDisposedException.ThrowIf(tagger == IntPtr.Zero, this);
-        var starts = new List<int>();
+        var words = new List<(int Start, int End)>();
         int lineStart = 0;
         // MeCab parses one sentence at a time; lines keep its input short and free of newlines.
         foreach (string line in text.Split('\n'))
@@ -73,13 +73,13 @@ public sealed class MecabSegmenter : IDisposable
                 {
                     int at = line.IndexOf(surface, cursor, StringComparison.Ordinal);
                     if (at < 0) continue;   // MeCab never rewrites a surface; a miss would only come from a control character
-                    starts.Add(lineStart + at);
+                    words.Add((lineStart + at, lineStart + at + surface.Length));
                     cursor = at + surface.Length;
                 }
             }
             lineStart += line.Length + 1;
         }
-        return starts;
+        return words;
     }
 
     public void Dispose()

@@ -13,7 +13,10 @@ public enum WordSegmentation
     /// </summary>
     Tokenizer,
 
-    /// <summary>Words from MeCab (UniDic short units for the TohokuNLP recipe): a token begins a word when it starts in a different MeCab word than the token before.</summary>
+    /// <summary>
+    /// Words from MeCab (UniDic short units for the TohokuNLP recipe): a token begins a unit unless a MeCab word straddles
+    /// its start, so a word split across tokens is masked whole, and tokens a word ends inside join the next unit.
+    /// </summary>
     Mecab,
 }
 
@@ -22,20 +25,15 @@ public static class WordBoundaries
 {
     /// <summary>
     /// The word-start flags of <paramref name="encoding"/>'s tokens (an encoding of a document without special
-    /// tokens). With MeCab, <paramref name="mecabWordStarts"/> are the UTF-16 starts of its words in that document.
+    /// tokens). With MeCab, <paramref name="mecabWords"/> are its words' [start, end) in that document, in order.
     /// </summary>
-    public static bool[] Of(Tokenizer tokenizer, Encoding encoding, IReadOnlyList<int>? mecabWordStarts = null)
+    public static bool[] Of(Tokenizer tokenizer, Encoding encoding, IReadOnlyList<(int Start, int End)>? mecabWords = null)
     {
         var starts = new bool[encoding.Length];
-        if (mecabWordStarts is not null)
+        if (mecabWords is not null)
         {
-            int previousWord = -1;
             for (int i = 0; i < starts.Length; i++)
-            {
-                int word = WordAt(mecabWordStarts, encoding.Offsets[i].Start);
-                starts[i] = i == 0 || word != previousWord;
-                previousWord = word;
-            }
+                starts[i] = i == 0 || !Straddles(mecabWords, encoding.Offsets[i].Start);
             return starts;
         }
         string? continuingPrefix = tokenizer.Model is WordPiece wordPiece ? wordPiece.ContinuingSubwordPrefix : null;
@@ -49,16 +47,16 @@ public static class WordBoundaries
         return starts;
     }
 
-    // The index of the MeCab word holding the character at offset: the last word starting at or before it.
-    static int WordAt(IReadOnlyList<int> wordStarts, int offset)
+    // Whether a word begins before offset and ends after it: the last word starting before offset decides (words do not overlap).
+    static bool Straddles(IReadOnlyList<(int Start, int End)> words, int offset)
     {
-        int low = 0, high = wordStarts.Count - 1, found = -1;
+        int low = 0, high = words.Count - 1, found = -1;
         while (low <= high)
         {
             int middle = (low + high) / 2;
-            if (wordStarts[middle] <= offset) { found = middle; low = middle + 1; }
+            if (words[middle].Start < offset) { found = middle; low = middle + 1; }
             else high = middle - 1;
         }
-        return found;
+        return found >= 0 && words[found].End > offset;
     }
 }
