@@ -8,8 +8,9 @@ public enum PackingMode
     /// <summary>
     /// Consecutive documents fill each sequence: <c>[CLS] doc₁ [SEP] doc₂ [SEP] … [SEP]</c>, a document longer than the
     /// room left continuing in the next sequence after its <c>[CLS]</c>. RoBERTa's FULL-SENTENCES packing, and what
-    /// MosaicBERT and nomic-bert-2048 train on (their text concatenated and cut into sequences of the context length);
-    /// every sequence is exactly the length except the last of an epoch, which is padded.
+    /// MosaicBERT and nomic-bert-2048 train on (their text concatenated and cut into sequences of the context length).
+    /// Every sequence is exactly the length except the last of an epoch, and one that a document ends in just before the
+    /// closing position (its separator is then the sequence's last token, and one padding position follows).
     /// </summary>
     Fill,
 
