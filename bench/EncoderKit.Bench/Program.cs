@@ -10,6 +10,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["serve"] = ServeBench.Run,
     ["save"] = SaveBench.Run,
     ["fuzz"] = FuzzBench.Run,
+    ["pretrain"] = PretrainBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {
