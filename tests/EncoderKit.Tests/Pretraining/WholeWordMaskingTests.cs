@@ -65,23 +65,15 @@ public sealed class WholeWordMaskingTests
         AssertWholeWords(sequence, expectedMultiTokenWords: 5);
     }
 
-    [Fact]
-    public void SentencePieceWordsBeginAtTheMetaspace()
+    [Theory]
+    [InlineData("retrieva-bert-1.3b", '▁')]        // SentencePiece: a word begins at the metaspace
+    [InlineData("modernbert-embed-base", 'Ġ')]     // byte-level BPE: a word begins at the space mark
+    public void SpaceMarkedWordsBeginAtTheMark(string name, char mark)
     {
-        Tokenizer tokenizer = Load("retrieva-bert-1.3b");
+        Tokenizer tokenizer = Load(name);
         PackedSequence sequence = Sequence(tokenizer, English);
         for (int i = 2; i < sequence.Length - 1; i++)
-            Assert.Equal(tokenizer.IdToToken(sequence.InputIds[i])!.StartsWith('▁'), sequence.WordStart[i]);
-        AssertWholeWords(sequence, expectedMultiTokenWords: 5);
-    }
-
-    [Fact]
-    public void ByteLevelBpeWordsBeginAtTheSpaceMark()
-    {
-        Tokenizer tokenizer = Load("modernbert-embed-base");
-        PackedSequence sequence = Sequence(tokenizer, English);
-        for (int i = 2; i < sequence.Length - 1; i++)
-            Assert.Equal(tokenizer.IdToToken(sequence.InputIds[i])!.StartsWith('Ġ'), sequence.WordStart[i]);
+            Assert.Equal(tokenizer.IdToToken(sequence.InputIds[i])!.StartsWith(mark), sequence.WordStart[i]);
         AssertWholeWords(sequence, expectedMultiTokenWords: 5);
     }
 
