@@ -16,7 +16,6 @@ static class AverageCheckpointsCommand
         var output = new Option<string>("--output", "-o") { Description = "The folder to write the averaged model into", Required = true };
         var weights = new Option<string?>("--weights") { Description = "Comma-separated weights, one per checkpoint (default: uniform)" };
         var command = new Command("average-checkpoints", "Average the weights of several checkpoints of one model") { checkpoints, output, weights };
-        command.Aliases.Add("average");
         command.SetAction((parsed, _) =>
         {
             string[] folders = parsed.GetValue(checkpoints)!;

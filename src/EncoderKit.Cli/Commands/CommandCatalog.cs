@@ -8,6 +8,6 @@ static class CommandCatalog
     public static IEnumerable<Command> All(CliInvocation cli) =>
         [
             FillMaskCommand.Create(cli), ClassifyCommand.Create(cli), ForwardCommand.Create(cli), TokenizeCommand.Create(cli), EmbedCommand.Create(cli), SimilarityCommand.Create(cli),
-            SearchCommand.Create(cli), ServeCommand.Create(cli), PrepareCorpusCommand.Create(cli), PretrainCommand.Create(cli), AverageCheckpointsCommand.Create(cli), DownloadCommand.Create(cli), CacheCommand.Create(cli),
+            SearchCommand.Create(cli), ServeCommand.Create(cli), PrepareCorpusCommand.Create(cli), PretrainCommand.Create(cli), MaskPreviewCommand.Create(cli), AverageCheckpointsCommand.Create(cli), DownloadCommand.Create(cli), CacheCommand.Create(cli),
         ];
 }

@@ -26,34 +26,70 @@ static class PretrainCommand
 
     public static Command Create(CliInvocation cli)
     {
-        var recipe = new Option<string?>("--recipe") { Description = "A recipe JSON file; options override its fields" };
+        var recipe = new RecipeOptions();
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
-        var command = new Command("pretrain", "Pretrain a masked language model on a prepared corpus") { recipe, threads };
-        var fields = PretrainRecipe.Fields.Select(field => (field, option: new Option<string?>(field.Option)
-        {
-            Description = field.Description,
-            Arity = field.Kind == RecipeFieldKind.Flag ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
-        })).ToList();
-        foreach (var (_, option) in fields) command.Options.Add(option);
+        var command = new Command("pretrain", "Pretrain a masked language model on a prepared corpus") { threads };
+        recipe.AddTo(command);
         command.SetAction((parsed, cancellationToken) =>
         {
-            var overrides = fields.Where(f => parsed.GetResult(f.option) is not null)
-                .ToDictionary(f => f.field.Name, f => parsed.GetValue(f.option) ?? "", StringComparer.Ordinal);
-            PretrainRecipe loaded = PretrainRecipe.Load(parsed.GetValue(recipe), overrides);
-            Run(cli, loaded, parsed.GetValue(threads), cancellationToken);
+            Run(cli, recipe.Load(parsed), parsed.GetValue(threads), cancellationToken);
             return Task.FromResult(0);
         });
         return command;
     }
 
+    /// <summary>--recipe and one option per recipe field (--max-steps for max_steps), a given option overriding the file.</summary>
+    internal sealed class RecipeOptions
+    {
+        readonly Option<string?> recipe = new("--recipe") { Description = "A recipe JSON file; options override its fields" };
+        readonly List<(RecipeField Field, Option<string?> Option)> fields = [.. PretrainRecipe.Fields.Select(field => (field, new Option<string?>(field.Option)
+        {
+            Description = field.Description,
+            Arity = field.Kind == RecipeFieldKind.Flag ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
+        }))];
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(recipe);
+            foreach (var (_, option) in fields) command.Options.Add(option);
+        }
+
+        public PretrainRecipe Load(ParseResult parsed) => PretrainRecipe.Load(parsed.GetValue(recipe), fields
+            .Where(f => parsed.GetResult(f.Option) is not null)
+            .ToDictionary(f => f.Field.Name, f => parsed.GetValue(f.Option) ?? "", StringComparer.Ordinal));
+    }
+
+    /// <summary>What a run trains on, as its recipe sets it up: the tokenizer, the corpus, the packer and the masking.</summary>
+    internal sealed class TrainingData : IDisposable
+    {
+        readonly long seed;
+
+        public TrainingData(PretrainRecipe recipe)
+        {
+            Tokenizer = TokenizerPath.Load(recipe.Tokenizer!);
+            int maskId = Tokenizer.MaskTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no mask token", recipe.Tokenizer);
+            int clsId = Tokenizer.ClsTokenId ?? Tokenizer.BosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [CLS] or BOS token", recipe.Tokenizer);
+            int sepId = Tokenizer.SepTokenId ?? Tokenizer.EosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [SEP] or EOS token", recipe.Tokenizer);
+            Corpus = PreparedCorpus.Open(recipe.Corpus, Tokenizer);
+            Packer = new SequencePacker(Corpus, recipe.NextSentencePrediction ? PackingMode.NextSentencePairs : PackingMode.Fill, recipe.Seed, clsId, sepId, Tokenizer.PadTokenId ?? sepId);
+            Masking = new MlmMasking(recipe.Masking, maskId, Tokenizer.VocabSize);
+            seed = recipe.Seed;
+        }
+
+        public Tokenizer Tokenizer { get; }
+        public PreparedCorpus Corpus { get; }
+        public SequencePacker Packer { get; }
+        public MlmMasking Masking { get; }
+
+        /// <summary>The next sequence, masked as row <paramref name="row"/> of optimizer step <paramref name="step"/>.</summary>
+        public MaskedSequence Next(int seqLen, long step, int row) => Masking.Mask(Packer.Next(seqLen), MlmMasking.GeneratorFor(seed, step, row));
+
+        public void Dispose() => Corpus.Dispose();
+    }
+
     static void Run(CliInvocation cli, PretrainRecipe recipe, int? threads, CancellationToken cancellationToken)
     {
-        Tokenizer tokenizer = TokenizerPath.Load(recipe.Tokenizer!);
-        int maskId = tokenizer.MaskTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no mask token", recipe.Tokenizer);
-        int clsId = tokenizer.ClsTokenId ?? tokenizer.BosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [CLS] or BOS token", recipe.Tokenizer);
-        int sepId = tokenizer.SepTokenId ?? tokenizer.EosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [SEP] or EOS token", recipe.Tokenizer);
-        int padId = tokenizer.PadTokenId ?? sepId;
-        using PreparedCorpus corpus = PreparedCorpus.Open(recipe.Corpus, tokenizer);
+        using var data = new TrainingData(recipe);
         var checkpoints = new CheckpointFolders(recipe.Output, recipe.SaveTotalLimit);
         string? resumeFrom = recipe.Resume
             ? checkpoints.Latest() ?? throw new EncoderKitException(ErrorKind.MissingFile, "no checkpoint to resume from", recipe.Output, "resume")
@@ -62,7 +98,7 @@ static class PretrainCommand
         using EncoderModel model = resumeFrom is not null || recipe.Model is not null
             ? EncoderModel.Load(resumeFrom ?? recipe.Model!, compute)
             : EncoderModel.CreateRandom(ConfigJson.Load(recipe.Config!), compute, recipe.Seed);
-        CheckModel(model, recipe, tokenizer);
+        CheckModel(model, recipe, data.Tokenizer);
 
         Directory.CreateDirectory(recipe.Output);
         var options = new TrainerOptions(recipe.Schedule)
@@ -71,12 +107,11 @@ static class PretrainCommand
             Seed = recipe.Seed, LogFile = Path.Combine(recipe.Output, "train_log.jsonl"),
         };
         using var trainer = new Trainer<PretrainBatch>(model, batch => batch.Loss(model), options);
-        var packer = new SequencePacker(corpus, recipe.NextSentencePrediction ? PackingMode.NextSentencePairs : PackingMode.Fill, recipe.Seed, clsId, sepId, padId);
-        var masking = new MlmMasking(recipe.Masking, maskId, tokenizer.VocabSize);
         if (resumeFrom is not null)
         {
             trainer.Resume(resumeFrom);
-            packer.Position = ReadPosition(Path.Combine(resumeFrom, StateFile));
+            data.Packer.Position = ReadPosition(Path.Combine(resumeFrom, StateFile));
+            KeepLogUpTo(options.LogFile, trainer.Step);
             cli.Error.WriteLine($"encoderkit: note: resumed from {resumeFrom} at step {trainer.Step}");
         }
 
@@ -96,9 +131,9 @@ static class PretrainCommand
                     var rows = new List<MaskedSequence>();
                     for (int r = 0; r < rowsPerMicroBatch; r++)
                     {
-                        PackedSequence sequence = packer.Next(stage.SeqLen);
-                        tokensSinceLog += sequence.RealLength;
-                        rows.Add(masking.Mask(sequence, MlmMasking.GeneratorFor(recipe.Seed, trainer.Step, m * rowsPerMicroBatch + r)));
+                        MaskedSequence row = data.Next(stage.SeqLen, trainer.Step, m * rowsPerMicroBatch + r);
+                        tokensSinceLog += row.Packed.RealLength;
+                        rows.Add(row);
                     }
                     microBatches.Add(PretrainBatch.From(rows, model.Device));
                 }
@@ -120,7 +155,7 @@ static class PretrainCommand
                 {
                     trainer.Save(folder);
                     CopyTokenizer(recipe.Tokenizer!, folder);
-                    WriteState(Path.Combine(folder, StateFile), record.Step, packer.Position, recipe.Seed);
+                    WriteState(Path.Combine(folder, StateFile), record.Step, data.Packer.Position, recipe.Seed);
                 });
         }
         model.Save(recipe.Output);
@@ -142,6 +177,9 @@ static class PretrainCommand
             throw new EncoderKitException(ErrorKind.BadConfig, "the model has no MLM head; name a *ForMaskedLM or *ForPreTraining class in architectures", source, "architectures");
         if (recipe.NextSentencePrediction && model.Spec.Heads.Get<NspHeadSpec>() is null)
             throw new EncoderKitException(ErrorKind.BadConfig, "nsp needs a next-sentence head (BertForPreTraining)", source, "architectures");
+        int longest = recipe.Curriculum.Stages.Max(s => s.SeqLen);
+        if (model.Spec.MaxPositions is { } positions && longest > positions)
+            throw new EncoderKitException(ErrorKind.BadInput, $"sequences of {longest} tokens, but the model has {positions} positions (max_position_embeddings)", source, "seq_len");
         if (tokenizer.VocabSize > model.Spec.Embeddings.VocabSize)
             throw new EncoderKitException(ErrorKind.BadConfig, $"the tokenizer has {tokenizer.VocabSize} tokens, the model's vocab_size is {model.Spec.Embeddings.VocabSize}", source, "vocab_size");
     }
@@ -162,6 +200,27 @@ static class PretrainCommand
                 source.CopyTo(stream);
             });
         }
+    }
+
+    // Steps a killed run logged after its last checkpoint are done again: their old lines go, so each step is logged once.
+    static void KeepLogUpTo(string log, long step)
+    {
+        if (!File.Exists(log)) return;
+        var kept = File.ReadLines(log).TakeWhile(line =>
+        {
+            try
+            {
+                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= step;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                return false;   // a line cut short by the kill
+            }
+        }).ToList();
+        AtomicFile.Write(log, stream =>
+        {
+            foreach (string line in kept) stream.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+        });
     }
 
     static void WriteState(string path, long step, PackingPosition position, long seed) => AtomicFile.Write(path, stream =>
