@@ -103,6 +103,34 @@ public sealed class PretrainCommandTests
         foreach (var tensor in a.Tensors) Assert.True(a.Bytes(tensor.Name).SequenceEqual(b.Bytes(tensor.Name)), tensor.Name);
     }
 
+    /// <summary>The real binary killed with SIGKILL once it has written a few checkpoints, then resumed: the uninterrupted run's losses.</summary>
+    [Fact, Trait("speed", "slow")]
+    public async Task KillNineThenResumeGivesTheUninterruptedLosses()
+    {
+        using var setup = new Setup();
+        string output = setup.Folder.File("killed");
+        string[] args = ["pretrain", "--config", setup.Config, "--tokenizer", setup.Tokenizer, "--corpus", setup.Corpus, "--seed", "7", "--threads", "1",
+            "--curriculum", "16:20,32:180", "--batch-size", "4", "--learning-rate", "1e-3", "--save-steps", "2", "--save-total-limit", "3", "--log-steps", "1000"];
+        var straight = CliRunner.Run("", [.. args, "--output", setup.Folder.File("straight")]);
+        Assert.True(straight.Exit == 0, straight.Err);
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])[CliProcess.CliPath, .. args, "--output", output]) start.ArgumentList.Add(a);
+        using (var process = System.Diagnostics.Process.Start(start)!)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            var checkpoints = new EncoderKit.Training.CheckpointFolders(output, 3);
+            while (!checkpoints.Complete().Any(c => c.Step >= 30) && !process.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
+            if (process.HasExited) Assert.Fail("the run ended before it could be killed: " + await process.StandardError.ReadToEndAsync());
+            process.Kill();   // SIGKILL: no handler runs
+            await process.WaitForExitAsync();
+        }
+        Assert.False(File.Exists(Path.Combine(output, "model.safetensors")), "the run was killed before its end: " + string.Join(", ", Directory.GetFileSystemEntries(output).Select(Path.GetFileName)));
+        var resumed = CliRunner.Run("", [.. args, "--output", output, "--resume"]);
+        Assert.True(resumed.Exit == 0, resumed.Err);
+        Assert.Equal(Losses(setup.Folder.File("straight")), Losses(output));
+    }
+
     [Fact]
     public void NextSentencePredictionTrainsBothHeads()
     {
