@@ -13,6 +13,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["fuzz"] = FuzzBench.Run,
     ["train"] = TrainBench.Run,
     ["evaluate"] = EvaluateBench.Run,
+    ["pretrain"] = PretrainBench.Run,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
 {

@@ -39,9 +39,7 @@ static class TokenizeCommand
             string path = parsed.GetValue(model)!;
             if (!File.Exists(path))
                 path = await DownloadProgressView.ResolveAsync(cli, path, parsed.GetValue(revision), cli.Hub(files: ModelSource.TokenizerFiles), cancellationToken);
-            var tokenizer = !File.Exists(path) ? Tokenizer.FromFolder(path)
-                : path.EndsWith(".model", StringComparison.OrdinalIgnoreCase) ? Tokenizer.FromSentencePiece(path)
-                : Tokenizer.FromFile(path);
+            var tokenizer = TokenizerPath.Load(path);
             int? max = parsed.GetValue(maxLength);
             if (max is <= 0) throw new EncoderKitException(ErrorKind.BadInput, $"must be a positive number, got {max}", field: "--max-length");
             var options = new EncodeOptions { MaxLength = max, AddSpecialTokens = !parsed.GetValue(noSpecial) };

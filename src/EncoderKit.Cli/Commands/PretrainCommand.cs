@@ -1,0 +1,260 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EncoderKit.Compute;
+using EncoderKit.IO;
+using EncoderKit.Modeling.Heads;
+using EncoderKit.Pretraining;
+using EncoderKit.Tokenization;
+using EncoderKit.Training;
+
+namespace EncoderKit.Cli.Commands;
+
+/// <summary>
+/// `encoderkit pretrain [--recipe recipe.json] [--FIELD VALUE …]`: MLM (and NSP) pretraining on a prepared corpus,
+/// from scratch (--config) or continued (--model), every <see cref="PretrainRecipe"/> field an option overriding the
+/// recipe. The loop is here, in one place, until the shared training loop replaces it: per optimizer step, the
+/// curriculum's stage → packed sequences → masking → <see cref="Trainer{TBatch}"/>.TrainStep; a checkpoint every
+/// save_steps holding the trainer's state and the packing position. Masking needs no saved state: each row's draws
+/// come from a generator seeded by (seed, step, row), so a resumed run masks exactly as the uninterrupted one.
+/// </summary>
+static class PretrainCommand
+{
+    const string StateFile = "pretrain_state.json";
+
+    public static Command Create(CliInvocation cli)
+    {
+        var recipe = new RecipeOptions();
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: one per core)" };
+        var command = new Command("pretrain", "Pretrain a masked language model on a prepared corpus") { threads };
+        recipe.AddTo(command);
+        command.SetAction((parsed, cancellationToken) =>
+        {
+            Run(cli, recipe.Load(parsed), parsed.GetValue(threads), cancellationToken);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>--recipe and one option per recipe field (--max-steps for max_steps), a given option overriding the file.</summary>
+    internal sealed class RecipeOptions
+    {
+        readonly Option<string?> recipe = new("--recipe") { Description = "A recipe JSON file; options override its fields" };
+        readonly List<(RecipeField Field, Option<string?> Option)> fields = [.. PretrainRecipe.Fields.Select(field => (field, new Option<string?>(field.Option)
+        {
+            Description = field.Description,
+            Arity = field.Kind == RecipeFieldKind.Flag ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
+        }))];
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(recipe);
+            foreach (var (_, option) in fields) command.Options.Add(option);
+        }
+
+        public PretrainRecipe Load(ParseResult parsed) => PretrainRecipe.Load(parsed.GetValue(recipe), fields
+            .Where(f => parsed.GetResult(f.Option) is not null)
+            .ToDictionary(f => f.Field.Name, f => parsed.GetValue(f.Option) ?? "", StringComparer.Ordinal));
+    }
+
+    /// <summary>What a run trains on, as its recipe sets it up: the tokenizer, the corpus, the packer and the masking.</summary>
+    internal sealed class TrainingData : IDisposable
+    {
+        readonly long seed;
+
+        public TrainingData(PretrainRecipe recipe)
+        {
+            Tokenizer = TokenizerPath.Load(recipe.Tokenizer!);
+            int maskId = Tokenizer.MaskTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no mask token", recipe.Tokenizer);
+            int clsId = Tokenizer.ClsTokenId ?? Tokenizer.BosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [CLS] or BOS token", recipe.Tokenizer);
+            int sepId = Tokenizer.SepTokenId ?? Tokenizer.EosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [SEP] or EOS token", recipe.Tokenizer);
+            Corpus = PreparedCorpus.Open(recipe.Corpus, Tokenizer);
+            Packer = new SequencePacker(Corpus, recipe.NextSentencePrediction ? PackingMode.NextSentencePairs : PackingMode.Fill, recipe.Seed, clsId, sepId, Tokenizer.PadTokenId ?? sepId);
+            Masking = new MlmMasking(recipe.Masking, maskId, Tokenizer.VocabSize);
+            seed = recipe.Seed;
+        }
+
+        public Tokenizer Tokenizer { get; }
+        public PreparedCorpus Corpus { get; }
+        public SequencePacker Packer { get; }
+        public MlmMasking Masking { get; }
+
+        /// <summary>The next sequence, masked as row <paramref name="row"/> of optimizer step <paramref name="step"/>.</summary>
+        public MaskedSequence Next(int seqLen, long step, int row) => Masking.Mask(Packer.Next(seqLen), MlmMasking.GeneratorFor(seed, step, row));
+
+        public void Dispose() => Corpus.Dispose();
+    }
+
+    static void Run(CliInvocation cli, PretrainRecipe recipe, int? threads, CancellationToken cancellationToken)
+    {
+        using var data = new TrainingData(recipe);
+        var checkpoints = new CheckpointFolders(recipe.Output, recipe.SaveTotalLimit);
+        string? resumeFrom = recipe.Resume
+            ? checkpoints.Latest() ?? throw new EncoderKitException(ErrorKind.MissingFile, "no checkpoint to resume from", recipe.Output, "resume")
+            : null;
+        // bf16 is mixed precision: the weights (and the checkpoints) stay float32 and the Trainer's bf16 copy computes.
+        var compute = new ComputeOptions { Threads = threads, Logger = cli.Notes, Dtype = ComputeDtype.Float32 };
+        using EncoderModel model = resumeFrom is not null || recipe.Model is not null
+            ? EncoderModel.Load(resumeFrom ?? recipe.Model!, compute)
+            : EncoderModel.CreateRandom(ConfigJson.Load(recipe.Config!), compute, recipe.Seed);
+        CheckModel(model, recipe, data.Tokenizer);
+
+        Directory.CreateDirectory(recipe.Output);
+        var options = new TrainerOptions(recipe.Schedule)
+        {
+            WeightDecay = recipe.WeightDecay, GradientAccumulation = recipe.GradientAccumulation, MaxGradNorm = recipe.MaxGradNorm,
+            Seed = recipe.Seed, LogFile = Path.Combine(recipe.Output, "train_log.jsonl"),
+            ComputeDtype = recipe.Dtype == "bfloat16" ? ComputeDtype.BFloat16 : ComputeDtype.Float32,
+        };
+        using var trainer = new Trainer<PretrainBatch>(model, (computing, batch) => batch.Loss(computing), options);
+        if (resumeFrom is not null)
+        {
+            trainer.Resume(resumeFrom);
+            data.Packer.Position = ReadPosition(Path.Combine(resumeFrom, StateFile));
+            KeepLogUpTo(options.LogFile, trainer.Step);
+            cli.Error.WriteLine($"encoderkit: note: resumed from {resumeFrom} at step {trainer.Step}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        long tokensSinceLog = 0;
+        while (trainer.Step < recipe.MaxSteps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            CurriculumStage stage = recipe.Curriculum.StageAt(trainer.Step);
+            int rowsPerMicroBatch = stage.BatchSize / recipe.GradientAccumulation;
+            var microBatches = new List<PretrainBatch>();
+            StepRecord record;
+            try
+            {
+                for (int m = 0; m < recipe.GradientAccumulation; m++)
+                {
+                    var rows = new List<MaskedSequence>();
+                    for (int r = 0; r < rowsPerMicroBatch; r++)
+                    {
+                        MaskedSequence row = data.Next(stage.SeqLen, trainer.Step, m * rowsPerMicroBatch + r);
+                        tokensSinceLog += row.Packed.RealLength;
+                        rows.Add(row);
+                    }
+                    microBatches.Add(PretrainBatch.From(rows, model.Device));
+                }
+                record = trainer.TrainStep(microBatches);
+            }
+            finally
+            {
+                foreach (PretrainBatch batch in microBatches) batch.Dispose();
+            }
+            if (record.Step % recipe.LogSteps == 0 || record.Step == recipe.MaxSteps)
+            {
+                cli.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"step {record.Step}/{recipe.MaxSteps}  loss {record.Loss:F4}  lr {record.LearningRate:E2}  grad_norm {record.GradNorm:F3}  seq_len {stage.SeqLen}  {tokensSinceLog / Math.Max(clock.Elapsed.TotalSeconds, 1e-6):F0} tokens/s"));
+                tokensSinceLog = 0;
+                clock.Restart();
+            }
+            if (record.Step % recipe.SaveSteps == 0 || record.Step == recipe.MaxSteps)
+                checkpoints.Write(record.Step, folder =>
+                {
+                    trainer.Save(folder);
+                    CopyTokenizer(recipe.Tokenizer!, folder);
+                    WriteState(Path.Combine(folder, StateFile), record.Step, data.Packer.Position, recipe.Seed);
+                });
+        }
+        model.Save(recipe.Output);
+        CopyTokenizer(recipe.Tokenizer!, recipe.Output);
+        if (recipe.AverageLast is { } last)
+        {
+            var newest = checkpoints.Complete().TakeLast(last).Select(c => c.Folder).ToList();
+            string averaged = Path.Combine(recipe.Output, "averaged");
+            CheckpointAveraging.Average(newest, averaged);
+            cli.Out.WriteLine($"averaged {string.Join(", ", newest.Select(Path.GetFileName))} into {averaged}");
+        }
+        cli.Out.WriteLine($"saved the model to {recipe.Output}");
+    }
+
+    static void CheckModel(EncoderModel model, PretrainRecipe recipe, Tokenizer tokenizer)
+    {
+        string source = recipe.Config ?? recipe.Model!;
+        if (model.Spec.Heads.Mlm is null)
+            throw new EncoderKitException(ErrorKind.BadConfig, "the model has no MLM head; name a *ForMaskedLM or *ForPreTraining class in architectures", source, "architectures");
+        if (recipe.NextSentencePrediction && model.Spec.Heads.Get<NspHeadSpec>() is null)
+            throw new EncoderKitException(ErrorKind.BadConfig, "nsp needs a next-sentence head (BertForPreTraining)", source, "architectures");
+        int longest = recipe.Curriculum.Stages.Max(s => s.SeqLen);
+        if (model.Spec.MaxPositions is { } positions && longest > positions)
+            throw new EncoderKitException(ErrorKind.BadInput, $"sequences of {longest} tokens, but the model has {positions} positions (max_position_embeddings)", source, "seq_len");
+        if (tokenizer.VocabSize > model.Spec.Embeddings.VocabSize)
+            throw new EncoderKitException(ErrorKind.BadConfig, $"the tokenizer has {tokenizer.VocabSize} tokens, the model's vocab_size is {model.Spec.Embeddings.VocabSize}", source, "vocab_size");
+    }
+
+    // The tokenizer's own files, so that a checkpoint and the output are complete model folders fill-mask loads.
+    static void CopyTokenizer(string tokenizer, string folder)
+    {
+        string[] files = File.Exists(tokenizer) ? [tokenizer]
+            : [.. Directory.GetFiles(tokenizer).Where(f => Path.GetFileName(f) is "tokenizer.json" or "tokenizer_config.json" or "special_tokens_map.json" or "vocab.txt"
+                || f.EndsWith(".model", StringComparison.Ordinal))];
+        foreach (string file in files)
+        {
+            string target = Path.Combine(folder, Path.GetFileName(file));
+            if (Path.GetFullPath(file) == Path.GetFullPath(target)) continue;
+            AtomicFile.Write(target, stream =>
+            {
+                using FileStream source = File.OpenRead(file);
+                source.CopyTo(stream);
+            });
+        }
+    }
+
+    // Steps a killed run logged after its last checkpoint are done again: their old lines go, so each step is logged once.
+    static void KeepLogUpTo(string log, long step)
+    {
+        if (!File.Exists(log)) return;
+        var kept = File.ReadLines(log).TakeWhile(line =>
+        {
+            try
+            {
+                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= step;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                return false;   // a line cut short by the kill
+            }
+        }).ToList();
+        AtomicFile.Write(log, stream =>
+        {
+            foreach (string line in kept) stream.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+        });
+    }
+
+    static void WriteState(string path, long step, PackingPosition position, long seed) => AtomicFile.Write(path, stream =>
+    {
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteNumber("step", step);
+        writer.WriteNumber("seed", seed);
+        writer.WriteStartObject("packing");
+        writer.WriteNumber("epoch", position.Epoch);
+        writer.WriteNumber("document_in_order", position.DocumentInOrder);
+        writer.WriteNumber("token_in_document", position.TokenInDocument);
+        writer.WriteNumber("sequence_in_epoch", position.SequenceInEpoch);
+        writer.WriteEndObject();
+        writer.WriteString("masking", "drawn from generators seeded by (seed, step, row): nothing stored");
+        writer.WriteEndObject();
+    });
+
+    static PackingPosition ReadPosition(string path)
+    {
+        if (!File.Exists(path)) throw new EncoderKitException(ErrorKind.BadCheckpoint, "missing: the checkpoint holds no packing position", path);
+        JsonNode? packing;
+        try
+        {
+            packing = (JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject)?["packing"];
+        }
+        catch (JsonException e)
+        {
+            throw new EncoderKitException(ErrorKind.BadCheckpoint, $"malformed JSON: {e.Message}", path, inner: e);
+        }
+        long Field(string name) => packing?[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var x && x >= 0 && x == Math.Floor(x) ? (long)x
+            : throw new EncoderKitException(ErrorKind.BadCheckpoint, "missing, or not a non-negative integer", path, "packing." + name);
+        return new PackingPosition(Field("epoch"), Field("document_in_order"), (int)Field("token_in_document"), Field("sequence_in_epoch"));
+    }
+}
