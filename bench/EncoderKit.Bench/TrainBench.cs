@@ -11,7 +11,7 @@ namespace EncoderKit.Bench;
 /// Training throughput of a bert-base-sized masked-LM with random weights: optimizer steps of the real Trainer (forward,
 /// backward, clipping, AdamW) at each batch × length, fp32 and bf16 mixed precision, as tokens/s and as the fraction of
 /// the machine's matmul ceiling the step reaches (training FLOPs = 3 × forward FLOPs of encoder and MLM decoder, against
-/// a large GEMM of the same dtype measured first), then peak RSS.
+/// a large GEMM of the same dtype measured first), and the peak RSS of each row (model, optimizer state, activations).
 /// Usage: train [--config FILE] [--threads N] [--shapes 8x128,2x512] [--dtypes fp32,bf16] [--steps N]
 /// </summary>
 static class TrainBench
@@ -27,7 +27,7 @@ static class TrainBench
         Console.WriteLine($"train: {config.File}, libtorch threads {get_num_threads()}, CPU bf16 {CpuBFloat16.Description}");
         var ceilings = dtypes.ToDictionary(d => d, d => GemmGflops(d == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32));
         foreach (var (dtype, gflops) in ceilings) Console.WriteLine($"matmul ceiling {dtype}: {gflops:F1} GFLOP/s (4096×768 · 768×3072)");
-        Console.WriteLine($"{"dtype",-5} {"batch",5} {"length",6} {"s/step",8} {"tokens/s",9} {"GFLOP/s",8} {"of ceiling",10}");
+        Console.WriteLine($"{"dtype",-5} {"batch",5} {"length",6} {"s/step",8} {"tokens/s",9} {"GFLOP/s",8} {"of ceiling",10} {"peak RSS",9}");
         foreach (string dtype in dtypes)
         {
             using var model = EncoderModel.CreateRandom(config, seed: 1);
@@ -43,6 +43,7 @@ static class TrainBench
             }, options);
             foreach (var (batch, length) in shapes)
             {
+                Measure.ResetPeakRss();
                 using var scope = NewDisposeScope();
                 Tensor ids = randint(1000, model.Spec.Embeddings.VocabSize, [batch, length]);
                 Tensor labels = ids.masked_fill(rand(batch, length) >= 0.15, TaskLoss.IgnoreIndex);
@@ -50,10 +51,9 @@ static class TrainBench
                 double tokens = (double)batch * length;
                 double flops = 3 * batch * (ForwardBench.FlopsPerSequence(model.Spec, length) + 2.0 * length * model.Spec.Hidden * model.Spec.Embeddings.VocabSize);
                 double achieved = flops / perStep / 1e9;
-                Console.WriteLine($"{dtype,-5} {batch,5} {length,6} {perStep,8:F2} {tokens / perStep,9:F0} {achieved,8:F1} {achieved / ceilings[dtype],10:P0}");
+                Console.WriteLine($"{dtype,-5} {batch,5} {length,6} {perStep,8:F2} {tokens / perStep,9:F0} {achieved,8:F1} {achieved / ceilings[dtype],10:P0} {Measure.PeakRssMiB(),5:F0} MiB");
             }
         }
-        Console.WriteLine($"peak RSS: {Measure.PeakRssMiB():F0} MiB");
     }
 
     static ConfigJson MaskedLm(string baseConfig)

@@ -72,7 +72,7 @@ static class PretrainCommand
             int sepId = Tokenizer.SepTokenId ?? Tokenizer.EosTokenId ?? throw new EncoderKitException(ErrorKind.BadTokenizer, "the tokenizer has no [SEP] or EOS token", recipe.Tokenizer);
             Corpus = PreparedCorpus.Open(recipe.Corpus, Tokenizer);
             Packer = new SequencePacker(Corpus, recipe.NextSentencePrediction ? PackingMode.NextSentencePairs : PackingMode.Fill, recipe.Seed, clsId, sepId, Tokenizer.PadTokenId ?? sepId);
-            Masking = new MlmMasking(recipe.Masking, maskId, Tokenizer.VocabSize);
+            Masking = new MlmMasking(recipe.Masking, maskId, Tokenizer.VocabSize, Tokenizer.AddedTokens.Where(t => t.Special).Select(t => t.Id).ToHashSet());
             seed = recipe.Seed;
         }
 

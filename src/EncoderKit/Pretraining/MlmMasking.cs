@@ -9,7 +9,7 @@ public sealed record MaskedSequence(PackedSequence Packed, int[] InputIds, long[
 /// Dynamic masking, re-drawn every time a sequence is seen, as transformers' collators mask:
 /// DataCollatorForLanguageModeling.torch_mask_tokens (each non-special token chosen with mlm_probability; of the chosen,
 /// mask_replace_prob become the mask token, random_replace_prob / (1 − mask_replace_prob) of the rest a token drawn
-/// uniformly from the whole vocabulary, the others unchanged; labels −100 where not chosen) and, with whole-word masking,
+/// uniformly from the vocabulary without its special tokens, the others unchanged; labels −100 where not chosen) and, with whole-word masking,
 /// DataCollatorForWholeWordMask._whole_word_mask (words shuffled, then taken whole while the count stays within
 /// round(n × mlm_probability), at least one).
 /// </summary>
@@ -17,20 +17,24 @@ public sealed record MaskedSequence(PackedSequence Packed, int[] InputIds, long[
 /// Deviations from transformers, each deliberate: draws come from a <see cref="DataOrderGenerator"/> the caller seeds (the
 /// same distributions, not libtorch's bit stream); whole-word masking counts n over the non-special tokens (transformers
 /// counts [CLS]/[SEP] too, and can choose padding) and has no 512-prediction cap (which would hold long sequences
-/// far below the rate).
+/// far below the rate); random replacements never draw a special token (transformers draws from the whole vocabulary,
+/// which puts [CLS], [SEP] or padding inside a sequence).
 /// </remarks>
 public sealed class MlmMasking
 {
     readonly MaskingOptions options;
-    readonly int maskTokenId, vocabSize;
+    readonly int maskTokenId;
+    readonly int[] replacementIds;
 
-    public MlmMasking(MaskingOptions options, int maskTokenId, int vocabSize)
+    /// <param name="specialIds">The tokenizer's special tokens and padding, which random replacement never draws.</param>
+    public MlmMasking(MaskingOptions options, int maskTokenId, int vocabSize, IReadOnlySet<int>? specialIds = null)
     {
         options.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
         this.options = options;
         this.maskTokenId = maskTokenId;
-        this.vocabSize = vocabSize;
+        replacementIds = [.. Enumerable.Range(0, vocabSize).Where(id => specialIds?.Contains(id) != true)];
+        if (replacementIds.Length == 0)
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"a vocabulary of {vocabSize} with {specialIds?.Count ?? 0} special tokens leaves nothing to draw replacements from");
     }
 
     public MaskingOptions Options => options;
@@ -57,7 +61,7 @@ public sealed class MlmMasking
             }
             labels[i] = ids[i];
             if (Uniform(random) < options.MaskReplaceProbability) ids[i] = maskTokenId;
-            else if (Uniform(random) < randomShare) ids[i] = (int)random.Next(vocabSize);
+            else if (Uniform(random) < randomShare) ids[i] = replacementIds[random.Next(replacementIds.Length)];
         }
         return new MaskedSequence(sequence, ids, labels);
     }

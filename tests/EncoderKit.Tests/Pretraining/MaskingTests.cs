@@ -69,6 +69,22 @@ public sealed class MaskingTests
     }
 
     [Fact]
+    public void RandomReplacementsNeverDrawASpecialToken()
+    {
+        // Special ids 0–4 of a 10-token vocabulary: half the draws would hit them if they were not left out.
+        var masking = new MlmMasking(new MaskingOptions { MlmProbability = 0.5, MaskReplaceProbability = 0, RandomReplaceProbability = 1 }, MaskId, vocabSize: 10,
+            specialIds: new HashSet<int> { 0, 1, 2, 3, 4 });
+        var drawn = new HashSet<int>();
+        for (int r = 0; r < 200; r++)
+        {
+            MaskedSequence row = masking.Mask(Sequence(r), MlmMasking.GeneratorFor(7, 3, r));
+            for (int i = 0; i < Length; i++)
+                if (row.Labels[i] != TaskLoss.IgnoreIndex) drawn.Add(row.InputIds[i]);
+        }
+        Assert.Equal([5, 6, 7, 8, 9], drawn.Order());
+    }
+
+    [Fact]
     public void RandomReplacementsComeFromTheWholeVocabulary()
     {
         var replacements = new List<int>();
