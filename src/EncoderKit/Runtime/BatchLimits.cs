@@ -9,11 +9,25 @@ namespace EncoderKit.Runtime;
 /// <param name="SortByLength">
 /// Longest first, so rows of similar length share a batch and little is spent on padding; false keeps request order.
 /// </param>
-public sealed record BatchLimits(int? MaxTokens = null, int? MaxRows = null, bool SortByLength = true)
+/// <param name="MaxPaddingShare">
+/// The share of a batch's padded positions that may be padding once the batch holds at least
+/// <see cref="BatchPlanner.PaddingFloorTokens"/> positions; a row that would push it past this starts the next batch.
+/// Null: batches fill up to the other limits whatever they pad.
+/// </param>
+public sealed record BatchLimits(int? MaxTokens = null, int? MaxRows = null, bool SortByLength = true, double? MaxPaddingShare = BatchLimits.DefaultMaxPaddingShare)
 {
+    /// <summary>
+    /// A quarter: on the serve bench (64 clients sending 10–300-token texts to a ModernBERT-base-sized model, requests
+    /// batched in arrival order) splitting at this share took the server from 1.8 to 4.9 sentences/s; on CPU a batch
+    /// of fewer, longer rows loses little speed, while padding costs its full share.
+    /// </summary>
+    public const double DefaultMaxPaddingShare = 0.25;
+
     internal void Check()
     {
         if (MaxRows is < 1) throw new EncoderKitException(ErrorKind.BadInput, $"batch size must be at least 1, got {MaxRows}", field: "batch_size");
         if (MaxTokens is < 1) throw new EncoderKitException(ErrorKind.BadInput, $"the batch token budget must be at least 1, got {MaxTokens}", field: "max_batch_tokens");
+        if (MaxPaddingShare is not null and not (>= 0 and < 1))
+            throw new EncoderKitException(ErrorKind.BadInput, $"the padding share must be in [0, 1), got {MaxPaddingShare}", field: "max_padding_share");
     }
 }

@@ -3,10 +3,17 @@ namespace EncoderKit.Runtime;
 /// <summary>
 /// Which rows run together. Sorted by length (longest first, ties in request order) unless told not to, rows are taken
 /// in that order into a batch while the batch's padded size (rows × its longest row) stays within the token budget and
-/// its row count within the row limit. A pure function: testable without a model or threads.
+/// its row count within the row limit (and, when asked, its padding within a share of it). A pure function: testable
+/// without a model or threads.
 /// </summary>
 public static class BatchPlanner
 {
+    /// <summary>
+    /// Below this many padded positions a batch is not split to save padding: the matrix products of so few rows lose
+    /// more speed than the padding costs.
+    /// </summary>
+    public const int PaddingFloorTokens = 512;
+
     /// <returns>Batches of row indices covering every index once; each batch's first row is its longest when sorted.</returns>
     public static IReadOnlyList<int[]> Plan(IReadOnlyList<int> lengths, BatchLimits limits)
     {
@@ -18,18 +25,23 @@ public static class BatchPlanner
         var batches = new List<int[]>();
         var current = new List<int>();
         int longest = 0;
+        long real = 0;
         foreach (int row in order)
         {
-            int padded = Math.Max(longest, Math.Max(1, lengths[row]));
-            bool full = current.Count == limits.MaxRows || (long)padded * (current.Count + 1) > limits.MaxTokens;
+            int length = Math.Max(1, lengths[row]), padded = Math.Max(longest, length);
+            long grown = (long)padded * (current.Count + 1);
+            bool full = current.Count == limits.MaxRows || grown > limits.MaxTokens
+                || (limits.MaxPaddingShare is { } share && grown >= PaddingFloorTokens && grown - (real + length) > share * grown);
             if (current.Count > 0 && full)
             {
                 batches.Add([.. current]);
                 current.Clear();
-                padded = Math.Max(1, lengths[row]);
+                padded = length;
+                real = 0;
             }
             current.Add(row);
             longest = padded;
+            real += length;
         }
         if (current.Count > 0) batches.Add([.. current]);
         return batches;

@@ -316,7 +316,7 @@ public sealed class SentenceEncoder : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int? truncateDim = CheckTruncateDim(options.TruncateDim ?? TruncateDim);
         bool normalize = options.Normalize ?? NormalizesByDefault;
-        var limits = new BatchLimits(options.MaxBatchTokens ?? MaxBatchTokens, options.BatchSize ?? BatchSize, options.SortByLength);
+        var limits = new BatchLimits(options.MaxBatchTokens ?? MaxBatchTokens, options.BatchSize ?? BatchSize, options.SortByLength, options.MaxPaddingShare);
         return _runner.RunAsync(inputs, limits, _padId, batch => EmbedBatch(batch, promptLength, truncateDim, normalize), options.Progress, cancellationToken);
     }
 

@@ -1,3 +1,4 @@
+using EncoderKit.Runtime;
 using EncoderKit.Compute;
 using EncoderKit.Hub;
 using Microsoft.Extensions.Logging;
@@ -60,6 +61,9 @@ public sealed record EmbedOptions
 
     /// <summary>Batch inputs of similar length together (the default); false keeps input order in batches (for comparison).</summary>
     public bool SortByLength { get; init; } = true;
+
+    /// <summary>The share of a batch's positions that may be padding (<see cref="BatchLimits.MaxPaddingShare"/>); null: no such limit.</summary>
+    public double? MaxPaddingShare { get; init; } = BatchLimits.DefaultMaxPaddingShare;
 
     /// <summary>Told how many inputs are done after each batch.</summary>
     public IProgress<int>? Progress { get; init; }

@@ -16,7 +16,8 @@ public sealed class BatchPlannerTests
         int[] lengths = Enumerable.Range(0, random.Next(0, 60)).Select(_ => random.Next(0, 3) == 0 ? random.Next(0, 400) : random.Next(1, 40)).ToArray();
         int? maxTokens = random.Next(0, 4) == 0 ? null : random.Next(1, 600);
         int? maxRows = random.Next(0, 4) == 0 ? null : random.Next(1, 12);
-        return (lengths, new BatchLimits(maxTokens, maxRows, SortByLength: random.Next(0, 5) != 0));
+        double? paddingShare = random.Next(0, 2) == 0 ? null : random.NextDouble() * 0.5;
+        return (lengths, new BatchLimits(maxTokens, maxRows, SortByLength: random.Next(0, 5) != 0, paddingShare));
     }
 
     static int Padded(int length) => Math.Max(1, length);   // an empty row still takes one masked position
@@ -43,15 +44,35 @@ public sealed class BatchPlannerTests
             // Only a row that alone exceeds the budget may make a batch over it, and then it runs alone.
             if (limits.MaxTokens is int budget && padded > budget)
                 Assert.True(batch.Length == 1, $"batch {k}: {batch.Length} rows pad to {padded} tokens, budget {budget}");
+            // Padding over the share only below the floor, or from a row that runs alone.
+            if (limits.MaxPaddingShare is double maxShare && padded >= BatchPlanner.PaddingFloorTokens && batch.Length > 1)
+            {
+                long realTokens = batch.Sum(i => (long)Padded(lengths[i]));
+                Assert.True(padded - realTokens <= maxShare * padded, $"batch {k}: {padded - realTokens} of {padded} positions are padding, share {maxShare:F3}");
+            }
             if (k + 1 < plan.Count)
             {
                 // Full: the next row would have broken a limit had it joined.
                 int next = plan[k + 1][0];
                 long grown = (long)(batch.Length + 1) * Math.Max(batch.Max(i => Padded(lengths[i])), Padded(lengths[next]));
-                Assert.True(batch.Length + 1 > limits.MaxRows || grown > limits.MaxTokens, $"batch {k} could have taken row {next}");
+                long grownReal = batch.Sum(i => (long)Padded(lengths[i])) + Padded(lengths[next]);
+                bool tooMuchPadding = limits.MaxPaddingShare is double share && grown >= BatchPlanner.PaddingFloorTokens && grown - grownReal > share * grown;
+                Assert.True(batch.Length + 1 > limits.MaxRows || grown > limits.MaxTokens || tooMuchPadding, $"batch {k} could have taken row {next}");
             }
         }
         Assert.Equal(plan.Sum(b => (long)b.Length * b.Max(i => Padded(lengths[i]))), BatchPlanner.PaddedTokens(lengths, plan));
+    }
+
+    [Fact]
+    public void APaddingShareSplitsLongRowsFromShortOnesAboveTheFloor()
+    {
+        // 300, 290 then 60: the third row would make 900 positions of which 250 padding (28 %), so it starts a batch, and
+        // 50 joins it (120 positions, below the floor). With 100 instead, 210 of 900 (23 %) would stay within the share.
+        Assert.Equal([[0, 1], [2, 3]], BatchPlanner.Plan([300, 290, 60, 50], new BatchLimits(MaxPaddingShare: 0.25)));
+        Assert.Equal([[0, 1, 2], [3]], BatchPlanner.Plan([300, 290, 100, 90], new BatchLimits(MaxPaddingShare: 0.25)));
+        // Short rows stay together below the floor, whatever they pad: 4 × 40 positions.
+        Assert.Equal([[0, 1, 2, 3]], BatchPlanner.Plan([40, 5, 5, 5], new BatchLimits(MaxPaddingShare: 0.25)));
+        Assert.Equal([[0, 1, 2, 3]], BatchPlanner.Plan([300, 290, 100, 90], new BatchLimits(MaxPaddingShare: null)));
     }
 
     [Fact]
