@@ -5,7 +5,7 @@ namespace EncoderKit.Training;
 /// <summary>
 /// The checkpoints of a run, <c>checkpoint-{step}</c> folders in the output folder, written so that a crash (even
 /// kill -9) at any moment leaves only complete ones: each is written under a hidden temporary name and renamed into
-/// place once every file is in it; only the newest <c>keepLast</c> are kept.
+/// place once every file is in it, and one removed is first renamed out of the way; only the newest <c>keepLast</c> are kept.
 /// </summary>
 public sealed class CheckpointFolders
 {
@@ -38,7 +38,7 @@ public sealed class CheckpointFolders
             Directory.CreateDirectory(partial);
             write(partial);
             // A checkpoint of the same step (a run resumed from before it) is replaced, not merged into.
-            if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+            if (Directory.Exists(target)) Discard(target);
             Directory.Move(partial, target);
         }
         catch
@@ -46,7 +46,7 @@ public sealed class CheckpointFolders
             DeleteQuietly(partial);
             throw;
         }
-        foreach (var (_, folder) in Complete().SkipLast(KeepLast)) Directory.Delete(folder, recursive: true);
+        foreach (var (_, folder) in Complete().SkipLast(KeepLast)) Discard(folder);
         foreach (string leftover in Directory.GetDirectories(OutputFolder, PartialPrefix + "*")) DeleteQuietly(leftover);
         return target;
     }
@@ -63,6 +63,15 @@ public sealed class CheckpointFolders
             .Where(c => c.Ok)
             .Select(c => (c.Step, c.Folder))
             .OrderBy(c => c.Step)];
+    }
+
+    // Deleting file by file is not atomic: a kill part-way would leave a checkpoint-N without some of its files. So the
+    // folder first leaves the checkpoint names in one rename, and what remains of it is a leftover the next write sweeps.
+    void Discard(string folder)
+    {
+        string doomed = Path.Combine(OutputFolder, $"{PartialPrefix}{Path.GetFileName(folder)}.{Guid.NewGuid():N}");
+        Directory.Move(folder, doomed);
+        DeleteQuietly(doomed);
     }
 
     static void DeleteQuietly(string folder)
