@@ -63,7 +63,7 @@ static class PretrainBench
                     : ConfigJson.Load(Path.Combine(FuzzKinds.RepositoryRoot(), "..", "shared", "reference", "models", "bert", "config.json"));
                 config.Root["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForMaskedLM");
                 using EncoderModel model = EncoderModel.CreateRandom(config, new Compute.ComputeOptions { Threads = threads });
-                using var trainer = new Trainer<PretrainBatch>(model, b => b.Loss(model),
+                using var trainer = new Trainer<PretrainBatch>(model, (compute, b) => b.Loss(compute),
                     new TrainerOptions(new LearningRateSchedule(ScheduleKind.Constant, 1e-4)) { WeightDecay = 0.01 });
                 var packer = new SequencePacker(corpus, PackingMode.Fill, 1, cls, sep, pad);
                 var masking = new MlmMasking(new MaskingOptions(), mask, tokenizer.VocabSize);

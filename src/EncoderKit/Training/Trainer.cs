@@ -83,13 +83,6 @@ public sealed class Trainer<TBatch> : IDisposable
     {
     }
 
-    /// <param name="objective">The loss of one micro-batch, computed with the trained model in its own dtype.</param>
-    public Trainer(EncoderModel model, Func<TBatch, Tensor> objective, TrainerOptions options)
-        : this(model, (_, batch) => objective(batch), options.ComputeDtype == ComputeDtype.Float32 ? options
-            : throw new ArgumentException("an objective that closes over the model computes in the model's dtype; give one that takes the compute model", nameof(objective)))
-    {
-    }
-
     Trainer(EncoderModel model, TrainerOptions options, Func<GradientAccumulation, BackwardObjective<TBatch>> objective)
     {
         options.Schedule.Validate();
@@ -147,7 +140,8 @@ public sealed class Trainer<TBatch> : IDisposable
         {
             using Tensor? grad = parameter.grad;
             if (grad is null) continue;
-            masters[name].grad = grad.to_type(ScalarType.Float32, copy: true);
+            using Tensor master = grad.to_type(ScalarType.Float32, copy: true);
+            masters[name].grad = master;
             parameter.grad = null;
         }
     }

@@ -160,11 +160,10 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void MixedPrecisionRefusesAnObjectiveBoundToTheModelAndBf16Masters()
+    public void MixedPrecisionRefusesBf16Masters()
     {
         using var folder = new TempFolder();
         using EncoderModel model = TinyBert();
-        Assert.Throws<ArgumentException>(() => new Trainer<Tensor>(model, rows => MaskedLmLoss(model, rows), Options(folder.File("l.jsonl"), ComputeDtype.BFloat16)));
         using EncoderModel bf16 = model.CopyAs(ScalarType.BFloat16);
         var error = Assert.Throws<EncoderKitException>(() => NewTrainer(bf16, folder.File("l.jsonl"), ComputeDtype.BFloat16));
         Assert.Contains("float32 master weights", error.Message, StringComparison.Ordinal);
