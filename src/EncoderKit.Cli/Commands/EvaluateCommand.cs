@@ -115,8 +115,12 @@ static class EvaluateCommand
                     {
                         BenchmarkTask benchmark = BenchmarkTasks.Find(spec.Task)!;
                         classifierModel ??= await model.LoadEncoderAsync(parsed, cli, cancellationToken);
-                        result = await BenchmarkTasks.EvaluateAsync(benchmark, spec.Data, new TextClassifier(classifierModel, cli.Warnings), modelName, revision,
-                            spec.Split ?? (benchmark.Benchmark == "GLUE" ? "dev" : "valid"), parsed.GetValue(model.BatchSize), cancellationToken);
+                        string split = spec.Split ?? (benchmark.Benchmark == "GLUE" ? "dev" : "valid");
+                        result = benchmark.Choices > 0
+                            ? await BenchmarkTasks.EvaluateChoicesAsync(benchmark, spec.Data, new MultipleChoice(classifierModel, cli.Warnings), modelName, revision,
+                                split, parsed.GetValue(model.BatchSize), cancellationToken)
+                            : await BenchmarkTasks.EvaluateAsync(benchmark, spec.Data, new TextClassifier(classifierModel, cli.Warnings), modelName, revision,
+                                split, parsed.GetValue(model.BatchSize), cancellationToken);
                     }
                     results.Add(result);
                     if (suiteFile is null)

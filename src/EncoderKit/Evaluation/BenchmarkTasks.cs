@@ -14,10 +14,11 @@ public sealed record BenchmarkExample(string Text, string? Pair, double Gold);
 /// Hugging Face datasets number them (mnli: entailment 0, neutral 1, contradiction 2; …), which is how a classifier
 /// fine-tuned with run_glue numbers its outputs.
 /// </summary>
+/// <param name="Choices">Answer choices per question of a multiple-choice task (JCommonsenseQA: 5); 0 for the others.</param>
 public sealed record BenchmarkTask(string Name, string DisplayName, string Benchmark, IReadOnlyList<string>? LabelNames, IReadOnlyList<string> Metrics,
-    string Language, string? MissingPipeline = null)
+    string Language, string? MissingPipeline = null, int Choices = 0)
 {
-    public bool IsRegression => LabelNames is null;
+    public bool IsRegression => LabelNames is null && Choices == 0;
 
     public string MainScore => Metrics[0];
 }
@@ -45,7 +46,7 @@ public static class BenchmarkTasks
         new("jglue/jsts", "JSTS", "JGLUE", null, ["pearson", "spearmanr"], "jpn-Jpan"),
         new("jglue/jnli", "JNLI", "JGLUE", ["entailment", "contradiction", "neutral"], ["accuracy"], "jpn-Jpan"),
         new("jglue/jsquad", "JSQuAD", "JGLUE", null, ["exact_match", "f1"], "jpn-Jpan", MissingPipeline: "question answering"),
-        new("jglue/jcommonsenseqa", "JCommonsenseQA", "JGLUE", null, ["accuracy"], "jpn-Jpan", MissingPipeline: "multiple choice"),
+        new("jglue/jcommonsenseqa", "JCommonsenseQA", "JGLUE", null, ["accuracy"], "jpn-Jpan", Choices: 5),
     ];
 
     public static BenchmarkTask? Find(string name) => All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -144,6 +145,40 @@ public static class BenchmarkTasks
         $"{task.Name} is not available yet: it needs the {task.MissingPipeline} pipeline, which EncoderKit does not have yet", field: "--task");
 
     /// <summary>
+    /// Reads one split file of a multiple-choice task: JCommonsenseQA's JSON lines with <c>question</c>,
+    /// <c>choice0</c> … <c>choice4</c> and the right choice's index as <c>label</c>.
+    /// </summary>
+    public static IReadOnlyList<(ChoiceQuestion Question, int Gold)> ReadChoices(BenchmarkTask task, string file)
+    {
+        if (task.Choices < 2) throw new ArgumentException($"{task.Name} is not a multiple-choice task", nameof(task));
+        return [.. TaskRecords.Read(file).Select(line =>
+        {
+            string[] choices = [.. Enumerable.Range(0, task.Choices).Select(i => line.String($"choice{i}"))];
+            string label = line.Label("label");
+            int gold = int.TryParse(label, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && id < task.Choices ? id
+                : throw line.Error($"label '{label}' is not a choice index 0–{task.Choices - 1}");
+            return (new ChoiceQuestion(line.String("question"), choices), gold);
+        })];
+    }
+
+    /// <summary>Scores a fine-tuned multiple-choice model on <paramref name="task"/>: accuracy of its best choice per question, per split.</summary>
+    public static async Task<TaskResult> EvaluateChoicesAsync(BenchmarkTask task, string data, MultipleChoice pipeline, string modelName, string? modelRevision,
+        string split = "valid", int? batchSize = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var splits = SplitFiles(task, data, split).Select(s => (s.Split, Examples: ReadChoices(task, s.File))).ToArray();
+        var scores = new Dictionary<string, SplitScores>();
+        foreach (var (splitName, examples) in splits)
+        {
+            ChoiceScores[] answers = await pipeline.ChooseAsync([.. examples.Select(e => e.Question)], new BatchLimits(MaxRows: batchSize),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            int[] truth = [.. examples.Select(e => e.Gold)], guess = [.. answers.Select(a => a.Label)];
+            scores[splitName] = new SplitScores(task.MainScore, new Dictionary<string, double> { ["accuracy"] = ClassificationMetrics.Accuracy(truth, guess) });
+        }
+        return new TaskResult(task.DisplayName, task.Benchmark, scores, [task.Language], clock.Elapsed.TotalSeconds, modelName, modelRevision);
+    }
+
+    /// <summary>
     /// Scores a fine-tuned classifier on <paramref name="task"/>: every split file read, classified (the highest logit;
     /// a regression model's single output as the score), and measured.
     /// </summary>
@@ -151,6 +186,7 @@ public static class BenchmarkTasks
         string split = "dev", int? batchSize = null, CancellationToken cancellationToken = default)
     {
         if (task.MissingPipeline is not null) throw NotAvailable(task);
+        if (task.Choices > 0) throw new ArgumentException($"{task.Name} is scored by {nameof(EvaluateChoicesAsync)}", nameof(task));
         var clock = Stopwatch.StartNew();
         // Every file is read before anything runs, so a bad line fails fast.
         var splits = SplitFiles(task, data, split).Select(s => (s.Split, Examples: Read(task, s.File))).ToArray();

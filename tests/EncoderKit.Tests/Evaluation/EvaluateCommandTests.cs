@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EncoderKit.Inference;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Tests.Cli;
@@ -189,6 +190,43 @@ public sealed class EvaluateCommandTests : IDisposable
         Assert.Equal(Accuracy(matched), scores.GetProperty("dev_matched")[0].GetProperty("accuracy").GetDouble(), 1e-12);
         Assert.Equal(Accuracy(mismatched), scores.GetProperty("dev_mismatched")[0].GetProperty("accuracy").GetDouble(), 1e-12);
         Assert.Equal("eng-Latn", scores.GetProperty("dev_matched")[0].GetProperty("languages")[0].GetString());
+    }
+
+    [Fact]
+    public void JCommonsenseQaScoresTheMultipleChoiceModelsBestChoice()
+    {
+        using var model = TempFolder.FromReference("bert-mc", "bert-base-cased");
+        (string Question, string[] Choices, int Gold)[] rows =
+        [
+            ("Where do fish live?", ["water", "sky", "desert", "moon", "oven"], 0),
+            ("What do cats chase?", ["cars", "mice", "clouds", "rivers", "books"], 1),
+            ("What is hot?", ["ice", "snow", "fire", "rain", "frost"], 2),
+            ("What do bees make?", ["steel", "glass", "paper", "honey", "stone"], 3),
+        ];
+        Write("jcqa/valid-v1.1.json", [.. rows.Select((r, i) => new JsonObject
+        {
+            ["q_id"] = i, ["question"] = r.Question,
+            ["choice0"] = r.Choices[0], ["choice1"] = r.Choices[1], ["choice2"] = r.Choices[2], ["choice3"] = r.Choices[3], ["choice4"] = r.Choices[4],
+            ["label"] = r.Gold,
+        }.ToJsonString())]);
+        string output = _work.File("jcqa.json");
+        var run = CliRunner.Run("", "evaluate", "--model", model.Path, "--task", "jglue/jcommonsenseqa", "--data", _work.File("jcqa"), "--output", output);
+        Assert.True(run.Exit == 0, run.Err);
+
+        // The share of questions whose gold choice the pipeline ranks first (the pipeline is checked against the model's
+        // choice logits in MultipleChoiceTests).
+        using var encoder = EncoderModel.Load(model.Path);
+        var pipeline = new MultipleChoice(encoder);
+        double expected = rows.Average(r => pipeline.Choose(r.Question, r.Choices).Label == r.Gold ? 1.0 : 0.0);
+        using var json = JsonDocument.Parse(File.ReadAllText(output));
+        Assert.Equal("JCommonsenseQA", json.RootElement.GetProperty("task_name").GetString());
+        Assert.Equal(expected, json.RootElement.GetProperty("scores").GetProperty("valid")[0].GetProperty("accuracy").GetDouble(), 1e-12);
+
+        Write("bad/valid-v1.1.json", ["""{"q_id": 0, "question": "q", "choice0": "a", "choice1": "b", "choice2": "c", "choice3": "d", "choice4": "e", "label": 7}"""]);
+        var bad = CliRunner.Run("", "evaluate", "--model", model.Path, "--task", "jglue/jcommonsenseqa", "--data", _work.File("bad"));
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("line 1", bad.Err, StringComparison.Ordinal);
+        Assert.Contains("not a choice index", bad.Err, StringComparison.Ordinal);
     }
 
     [Fact]
