@@ -113,7 +113,6 @@ static class PretrainCommand
         {
             trainer.Resume(resumeFrom);
             data.Packer.Position = ReadPosition(Path.Combine(resumeFrom, StateFile));
-            KeepLogUpTo(options.LogFile, trainer.Step);
             cli.Error.WriteLine($"encoderkit: note: resumed from {resumeFrom} at step {trainer.Step}");
         }
 
@@ -202,27 +201,6 @@ static class PretrainCommand
                 source.CopyTo(stream);
             });
         }
-    }
-
-    // Steps a killed run logged after its last checkpoint are done again: their old lines go, so each step is logged once.
-    static void KeepLogUpTo(string log, long step)
-    {
-        if (!File.Exists(log)) return;
-        var kept = File.ReadLines(log).TakeWhile(line =>
-        {
-            try
-            {
-                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= step;
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-            {
-                return false;   // a line cut short by the kill
-            }
-        }).ToList();
-        AtomicFile.Write(log, stream =>
-        {
-            foreach (string line in kept) stream.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
-        });
     }
 
     static void WriteState(string path, long step, PackingPosition position, long seed) => AtomicFile.Write(path, stream =>

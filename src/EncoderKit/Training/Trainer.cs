@@ -1,5 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EncoderKit.Compute;
+using EncoderKit.IO;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Training;
@@ -53,6 +56,8 @@ public sealed class Trainer<TBatch> : IDisposable
     const string OptimizerFile = "optimizer.safetensors", TrainerStateFile = "trainer_state.safetensors", StepKey = "step";
 
     readonly EncoderModel model, compute;
+    // Under mixed precision, each bf16 parameter with the float32 master it computes for; empty otherwise.
+    readonly IReadOnlyList<(Parameter Compute, Parameter Master)> mixedPairs;
     readonly BackwardObjective<TBatch> objective;
     readonly TrainerOptions options;
     readonly AdamW optimizer;
@@ -95,6 +100,8 @@ public sealed class Trainer<TBatch> : IDisposable
         Random = new RandomStates(options.Seed);
         optimizer = new AdamW(WeightDecayGroups.Split(model.Network, options.WeightDecay), options.Schedule.LearningRate);
         compute = mixed ? model.CopyAs(ScalarType.BFloat16) : model;
+        var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        mixedPairs = mixed ? [.. compute.Network.named_parameters().Select(p => (p.parameter, masters[p.name]))] : [];
         this.objective = objective(accumulation);
     }
 
@@ -118,14 +125,14 @@ public sealed class Trainer<TBatch> : IDisposable
                 using var scope = NewDisposeScope();
                 loss += objective(compute, batch, microBatches.Count) / microBatches.Count;
             }
-        if (compute != model) MoveGradientsToMasters();
+        MoveGradientsToMasters();
         var parameters = model.Network.parameters().ToList();
         double gradNorm = options.MaxGradNorm is { } maxNorm
             ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
             : GradientClipping.GlobalNorm(parameters);
         optimizer.Step();
         optimizer.ZeroGrad();
-        if (compute != model) RoundMastersIntoCompute();
+        RoundMastersIntoCompute();
         Step++;
         var record = new StepRecord(Step, loss, learningRate, gradNorm);
         if (options.LogFile is not null) AppendLog(options.LogFile, record);
@@ -135,22 +142,20 @@ public sealed class Trainer<TBatch> : IDisposable
     // Clipping and the update then see float32 gradients, as they would in fp32 training.
     void MoveGradientsToMasters()
     {
-        var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
-        foreach (var (name, parameter) in compute.Network.named_parameters())
+        foreach (var (parameter, master) in mixedPairs)
         {
             using Tensor? grad = parameter.grad;
             if (grad is null) continue;
-            using Tensor master = grad.to_type(ScalarType.Float32, copy: true);
-            masters[name].grad = master;
+            using Tensor float32 = grad.to_type(ScalarType.Float32, copy: true);
+            master.grad = float32;
             parameter.grad = null;
         }
     }
 
     void RoundMastersIntoCompute()
     {
-        var masters = model.Network.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         using var noGrad = no_grad();
-        foreach (var (name, parameter) in compute.Network.named_parameters()) parameter.copy_(masters[name]);
+        foreach (var (parameter, master) in mixedPairs) parameter.copy_(master);
     }
 
     static void AppendLog(string path, StepRecord record)
@@ -189,8 +194,9 @@ public sealed class Trainer<TBatch> : IDisposable
     }
 
     /// <summary>
-    /// Continues from a checkpoint <see cref="Save"/> wrote: optimizer state, step and random states. The model's weights
-    /// are the caller's to load (EncoderModel.Load of the same folder) before constructing this trainer.
+    /// Continues from a checkpoint <see cref="Save"/> wrote: optimizer state, step and random states; the log keeps only
+    /// the lines up to that step. The model's weights are the caller's to load (EncoderModel.Load of the same folder)
+    /// before constructing this trainer.
     /// </summary>
     public void Resume(string folder)
     {
@@ -205,11 +211,31 @@ public sealed class Trainer<TBatch> : IDisposable
             optimizer.LoadStateDict(optimizerState, optimizerPath);
             Random.LoadStateDict(trainerState, statePath);
             Step = resumedStep;
+            if (options.LogFile is not null) KeepLogUpTo(options.LogFile, Step);
         }
         finally
         {
             foreach (Tensor t in optimizerState.Values.Concat(trainerState.Values)) t.Dispose();
         }
+    }
+
+    // The lines a run logged after the checkpoint it resumes from go: the resumed run logs those steps again. A line cut
+    // short by a kill ends what is kept.
+    static void KeepLogUpTo(string path, long step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadLines(path).TakeWhile(line =>
+        {
+            try
+            {
+                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= step;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                return false;
+            }
+        }).ToList();
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(line => line + "\n")));
     }
 
     public void Dispose()

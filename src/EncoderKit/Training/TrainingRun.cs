@@ -177,7 +177,6 @@ public sealed class TrainingRun<TExample>
         {
             trainer.Resume(resumeFrom);
             state = TrainingRunState.Read(resumeFrom, examples.Count);
-            TruncateLog(trainer.Step);
         }
         else
         {
@@ -276,24 +275,6 @@ public sealed class TrainingRun<TExample>
             writer.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
-    }
-
-    // A resumed run repeats the steps after its checkpoint: their lines from the interrupted run go.
-    void TruncateLog(long step)
-    {
-        if (!File.Exists(LogFile)) return;
-        var kept = File.ReadAllLines(LogFile).Where(line =>
-        {
-            try
-            {
-                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= step;
-            }
-            catch (JsonException)
-            {
-                return false;   // the half-written last line of a killed run
-            }
-        }).ToList();
-        AtomicFile.WriteAllText(LogFile, string.Concat(kept.Select(line => line + "\n")));
     }
 }
 
