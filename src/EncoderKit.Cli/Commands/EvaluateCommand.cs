@@ -1,17 +1,21 @@
 using System.CommandLine;
 using System.Globalization;
+using EncoderKit.Compute;
 using EncoderKit.Evaluation;
+using EncoderKit.FineTuning;
 using EncoderKit.Inference;
 using EncoderKit.IO;
 using EncoderKit.SentenceEmbeddings;
+using EncoderKit.Training;
 
 namespace EncoderKit.Cli.Commands;
 
 /// <summary>
 /// <c>encoderkit evaluate --model M --task T --data PATH [--output results.json]</c>, or <c>--suite suite.json</c>:
-/// a GLUE / JGLUE task through the model's sequence classifier, or an embedding task type (retrieval, sts,
-/// pair-classification, classification, clustering, reranking, summarization) on data in MTEB's layouts through the
-/// model as a sentence encoder. Results are written in MTEB's result JSON layout; a suite writes one file per task, a
+/// a GLUE / JGLUE task through the model's sequence classifier (JCommonsenseQA: multiple-choice head; JSQuAD:
+/// question-answering head), or with <c>--finetune</c> through a head first fine-tuned on the task's train split with the
+/// benchmark's recipe; or an embedding task type (retrieval, sts, pair-classification, classification, clustering,
+/// reranking, summarization) on data in MTEB's layouts through the model as a sentence encoder. Results are written in MTEB's result JSON layout; a suite writes one file per task, a
 /// summary table (summary.md, summary.csv) averaged per task type as the MTEB leaderboard averages, and keeps the
 /// embeddings of every text it embedded under its output folder, so a text shared by several tasks is embedded once.
 /// </summary>
@@ -33,7 +37,7 @@ static class EvaluateCommand
     static readonly string[] Headline =
     [
         "ndcg_at_10", "map_at_10", "mrr_at_10", "recall_at_100", "precision_at_1", "cosine_spearman", "cosine_pearson", "cosine_ap",
-        "cosine_accuracy", "cosine_f1", "accuracy", "f1", "f1_weighted", "v_measure", "map", "matthews_correlation", "pearson", "spearmanr",
+        "cosine_accuracy", "cosine_f1", "accuracy", "exact_match", "f1", "f1_weighted", "v_measure", "map", "matthews_correlation", "pearson", "spearmanr",
     ];
 
     public static Command Create(CliInvocation cli)
@@ -52,9 +56,18 @@ static class EvaluateCommand
         var samplesPerLabel = new Option<int>("--samples-per-label") { Description = "Classification: training examples per label in each experiment", DefaultValueFactory = _ => 8 };
         var experiments = new Option<int>("--experiments") { Description = "Classification: resampled experiments averaged", DefaultValueFactory = _ => 10 };
         var language = new Option<string[]>("--language") { Description = "Language code(s) to record for an embedding task, e.g. eng-Latn", AllowMultipleArgumentsPerToken = false };
+        var finetune = new Option<bool>("--finetune") { Description = "GLUE / JGLUE: fine-tune --model (a base model) on the task's train split first, with the benchmark's recipe, then score that" };
+        var finetuneOutput = new Option<string?>("--finetune-output") { Description = "Folder the fine-tuned models go in, one per task (default: finetuned/ beside the results, or in the current folder)" };
+        var learningRate = new Option<double?>("--learning-rate") { Description = "--finetune: peak learning rate (default: GLUE 2e-5, JGLUE 5e-5)" };
+        var trainBatchSize = new Option<int?>("--train-batch-size") { Description = "--finetune: training examples per step (default 32; JCommonsenseQA 64)" };
+        var epochs = new Option<int?>("--epochs") { Description = "--finetune: passes over the train split (default: GLUE 3, JGLUE 4, JSQuAD 3)" };
+        var maxSeqLength = new Option<int?>("--max-seq-length") { Description = "--finetune: most tokens per input (default: GLUE 128; JGLUE as its README: MARC-ja 512, JSQuAD 384, JCommonsenseQA 64, else 128)" };
+        var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "--finetune: warmup as a fraction of all steps (default: GLUE 0, JGLUE 0.1)" };
+        var seed = new Option<long?>("--seed") { Description = "--finetune: seed of the head's initialisation, the data order and dropout (default 42)" };
         var command = new Command("evaluate", "Score a model on GLUE / JGLUE tasks or MTEB-style embedding tasks; results in MTEB's JSON layout")
         {
             task, data, suite, output, split, name, queryPrompt, documentPrompt, prompt, scoreRange, samplesPerLabel, experiments, language,
+            finetune, finetuneOutput, learningRate, trainBatchSize, epochs, maxSeqLength, warmupRatio, seed,
         };
         model.AddTo(command);
         command.SetAction(async (parsed, cancellationToken) =>
@@ -75,6 +88,9 @@ static class EvaluateCommand
                     ParseRange(parsed.GetValue(scoreRange)), "--task")];
             }
             foreach (SuiteEntry spec in specs) Check(spec);
+            bool tune = parsed.GetValue(finetune);
+            if (tune && specs.FirstOrDefault(s => EmbeddingTypes.ContainsKey(s.Task)) is { } embedding)
+                throw new EncoderKitException(ErrorKind.BadInput, $"--finetune is for GLUE and JGLUE tasks; {embedding.Task} scores the model's embeddings as they are", field: "--finetune");
             if (parsed.GetValue(samplesPerLabel) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--samples-per-label");
             if (parsed.GetValue(experiments) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--experiments");
 
@@ -87,6 +103,7 @@ static class EvaluateCommand
 
             SentenceEncoder? encoder = null;
             EncoderModel? classifierModel = null;
+            string? baseFolder = null;
             try
             {
                 var results = new List<TaskResult>();
@@ -114,13 +131,31 @@ static class EvaluateCommand
                     else
                     {
                         BenchmarkTask benchmark = BenchmarkTasks.Find(spec.Task)!;
-                        classifierModel ??= await model.LoadEncoderAsync(parsed, cli, cancellationToken);
                         string split = spec.Split ?? (benchmark.Benchmark == "GLUE" ? "dev" : "valid");
-                        result = benchmark.Choices > 0
-                            ? await BenchmarkTasks.EvaluateChoicesAsync(benchmark, spec.Data, new MultipleChoice(classifierModel, cli.Warnings), modelName, revision,
-                                split, parsed.GetValue(model.BatchSize), cancellationToken)
-                            : await BenchmarkTasks.EvaluateAsync(benchmark, spec.Data, new TextClassifier(classifierModel, cli.Warnings), modelName, revision,
-                                split, parsed.GetValue(model.BatchSize), cancellationToken);
+                        if (tune)
+                        {
+                            baseFolder ??= await model.ResolveFolderAsync(parsed, cli, cancellationToken);
+                            FineTuningRecipe defaults = BenchmarkFineTuning.Recipe(benchmark);
+                            var recipe = new FineTuningRecipe(parsed.GetValue(learningRate) ?? defaults.LearningRate, parsed.GetValue(trainBatchSize) ?? defaults.BatchSize,
+                                parsed.GetValue(epochs) ?? defaults.Epochs, parsed.GetValue(maxSeqLength) ?? defaults.MaxSeqLength,
+                                parsed.GetValue(warmupRatio) ?? defaults.WarmupRatio, parsed.GetValue(seed) ?? defaults.Seed);
+                            string tuned = Path.Combine(parsed.GetValue(finetuneOutput) ?? Path.Combine(folder ?? ".", "finetuned"), FileStem(benchmark.Name));
+                            ComputeOptions compute = model.Compute(parsed, cli);
+                            cli.Error.WriteLine($"encoderkit: fine-tuning on {benchmark.DisplayName}'s train split into {tuned} (learning rate {recipe.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
+                                + $"batch {recipe.BatchSize}, {recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio.ToString(CultureInfo.InvariantCulture)}, seed {recipe.Seed})");
+                            TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(benchmark, spec.Data, baseFolder, recipe, tuned,
+                                compute with { Dtype = ComputeDtype.Float32 }, p =>
+                                {
+                                    if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + FinetuneCommand.Describe(p));
+                                }, cancellationToken);
+                            using EncoderModel tunedModel = EncoderModel.Load(summary.FinalModelFolder, compute);
+                            result = await EvaluateBenchmarkAsync(benchmark, spec.Data, split, tunedModel, cli, modelName, revision, parsed.GetValue(model.BatchSize), cancellationToken);
+                        }
+                        else
+                        {
+                            classifierModel ??= await model.LoadEncoderAsync(parsed, cli, cancellationToken);
+                            result = await EvaluateBenchmarkAsync(benchmark, spec.Data, split, classifierModel, cli, modelName, revision, parsed.GetValue(model.BatchSize), cancellationToken);
+                        }
                     }
                     results.Add(result);
                     if (suiteFile is null)
@@ -152,13 +187,25 @@ static class EvaluateCommand
 
     static void Check(SuiteEntry spec)
     {
-        if (EmbeddingTypes.ContainsKey(spec.Task)) return;
-        BenchmarkTask? benchmark = BenchmarkTasks.Find(spec.Task)
-            ?? throw new EncoderKitException(ErrorKind.BadInput,
-                $"unknown task '{spec.Task}' (known: {string.Join(", ", EmbeddingTypes.Keys.Concat(BenchmarkTasks.All.Select(t => t.Name)))})", field: spec.Where);
-        if (benchmark.MissingPipeline is not null)
+        if (!EmbeddingTypes.ContainsKey(spec.Task) && BenchmarkTasks.Find(spec.Task) is null)
             throw new EncoderKitException(ErrorKind.BadInput,
-                $"{benchmark.Name} is not available yet: it needs the {benchmark.MissingPipeline} pipeline, which EncoderKit does not have yet", field: spec.Where);
+                $"unknown task '{spec.Task}' (known: {string.Join(", ", EmbeddingTypes.Keys.Concat(BenchmarkTasks.All.Select(t => t.Name)))})", field: spec.Where);
+    }
+
+    /// <summary>A benchmark task through the pipeline of its kind: multiple choice, extractive QA, or a sequence classifier.</summary>
+    static async Task<TaskResult> EvaluateBenchmarkAsync(BenchmarkTask task, string data, string split, EncoderModel model, CliInvocation cli,
+        string modelName, string? revision, int batchSize, CancellationToken cancellationToken)
+    {
+        switch (task.Kind)
+        {
+            case FineTuningTask.MultipleChoice:
+                return await BenchmarkTasks.EvaluateChoicesAsync(task, data, new MultipleChoice(model, cli.Warnings), modelName, revision, split, batchSize, cancellationToken);
+            case FineTuningTask.QuestionAnswering:
+                using (var answerer = new QuestionAnswerer(model))
+                    return await BenchmarkTasks.EvaluateQuestionsAsync(task, data, answerer, modelName, revision, split, batchSize, cancellationToken);
+            default:
+                return await BenchmarkTasks.EvaluateAsync(task, data, new TextClassifier(model, cli.Warnings), modelName, revision, split, batchSize, cancellationToken);
+        }
     }
 
     static (double, double)? ParseRange(string? text)
@@ -174,10 +221,12 @@ static class EvaluateCommand
     /// <summary>&lt;task_name&gt;.json, numbered when two tasks of the suite share a name.</summary>
     static string UniqueFileName(List<TaskResult> done, TaskResult result)
     {
-        string stem = string.Concat(result.TaskName.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '/' ? '_' : c));
+        string stem = FileStem(result.TaskName);
         int same = done.Count(r => r.TaskName == result.TaskName);
         return same > 1 ? $"{stem}-{same}.json" : stem + ".json";
     }
+
+    static string FileStem(string name) => string.Concat(name.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '/' ? '_' : c));
 
     static void PrintTable(TextWriter output, TaskResult result)
     {

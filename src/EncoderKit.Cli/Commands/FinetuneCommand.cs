@@ -112,7 +112,8 @@ static class FinetuneCommand
         return summary;
     }
 
-    static string Describe(TrainingProgress p)
+    /// <summary>One line of a run's progress: step, loss, rate, speed, time left, and the evaluation when there is one.</summary>
+    internal static string Describe(TrainingProgress p)
     {
         var line = FormattableString.Invariant($"step {p.Step}/{p.TotalSteps}  epoch {p.Epoch + 1}  loss {p.Loss:F4}  lr {p.LearningRate:0.00e+0}  {p.TokensPerSecond:F0} tokens/s  ETA {p.Remaining:hh\\:mm\\:ss}");
         if (p.Metrics is null) return line;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EncoderKit.Compute;
 using EncoderKit.Hub;
 using EncoderKit.SentenceEmbeddings;
 
@@ -37,6 +38,13 @@ sealed class SentenceModelOptions
     /// <summary>--model loaded as a plain encoder with its heads (for a classifier), with the same device and dtype options.</summary>
     public Task<EncoderModel> LoadEncoderAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken) =>
         _model.LoadAsync(parsed, cli, cancellationToken);
+
+    /// <summary>--model's folder (a hub id fetched first), for what reads the model as files: fine-tuning.</summary>
+    public Task<string> ResolveFolderAsync(ParseResult parsed, CliInvocation cli, CancellationToken cancellationToken) =>
+        DownloadProgressView.ResolveAsync(cli, parsed.GetValue(_model.Model)!, parsed.GetValue(_model.Revision), cli.Hub(parsed.GetValue(_model.AllowPickle)), cancellationToken);
+
+    /// <summary>--device, --dtype and --threads.</summary>
+    public ComputeOptions Compute(ParseResult parsed, CliInvocation cli) => _model.Compute(parsed, cli);
 
     /// <summary>--model and --revision as given.</summary>
     public (string Model, string? Revision) Named(ParseResult parsed) => (parsed.GetValue(_model.Model)!, parsed.GetValue(_model.Revision));

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
+using EncoderKit.FineTuning;
+using EncoderKit.FineTuning.Data;
 using EncoderKit.Inference;
 using EncoderKit.IO;
 using EncoderKit.Runtime;
@@ -14,39 +17,44 @@ public sealed record BenchmarkExample(string Text, string? Pair, double Gold);
 /// Hugging Face datasets number them (mnli: entailment 0, neutral 1, contradiction 2; …), which is how a classifier
 /// fine-tuned with run_glue numbers its outputs.
 /// </summary>
+/// <param name="Kind">What a model for the task predicts: a class, a score, a choice or an answer span (and so which head and pipeline score it).</param>
+/// <param name="LabelNames">The classes in id order; null for the other kinds.</param>
 /// <param name="Choices">Answer choices per question of a multiple-choice task (JCommonsenseQA: 5); 0 for the others.</param>
-public sealed record BenchmarkTask(string Name, string DisplayName, string Benchmark, IReadOnlyList<string>? LabelNames, IReadOnlyList<string> Metrics,
-    string Language, string? MissingPipeline = null, int Choices = 0)
+public sealed record BenchmarkTask(string Name, string DisplayName, string Benchmark, FineTuningTask Kind, IReadOnlyList<string>? LabelNames, IReadOnlyList<string> Metrics,
+    string Language, int Choices = 0)
 {
-    public bool IsRegression => LabelNames is null && Choices == 0;
+    public bool IsRegression => Kind == FineTuningTask.Regression;
 
     public string MainScore => Metrics[0];
 }
 
 /// <summary>
 /// The GLUE and JGLUE tasks, read from their own files (GLUE's task folders of TSV files, quoting off; JGLUE's JSON
-/// lines), and scored through a fine-tuned <see cref="TextClassifier"/> with the metrics of Hugging Face evaluate's
-/// glue script: matthews_correlation (CoLA), accuracy and f1 (MRPC, QQP), pearson and spearmanr (STS-B, JSTS),
-/// accuracy otherwise.
+/// lines, and SQuAD JSON for JSQuAD), and scored through a fine-tuned <see cref="TextClassifier"/> with the metrics of
+/// Hugging Face evaluate's glue script: matthews_correlation (CoLA), accuracy and f1 (MRPC, QQP), pearson and spearmanr
+/// (STS-B, JSTS), accuracy otherwise; JCommonsenseQA through <see cref="MultipleChoice"/> (accuracy), JSQuAD through
+/// <see cref="QuestionAnswerer"/> (exact match and character F1 as JGLUE computes them).
 /// </summary>
 public static class BenchmarkTasks
 {
+    const FineTuningTask Classification = FineTuningTask.TextClassification;
+
     public static IReadOnlyList<BenchmarkTask> All { get; } =
     [
-        new("glue/cola", "CoLA", "GLUE", ["unacceptable", "acceptable"], ["matthews_correlation"], "eng-Latn"),
-        new("glue/sst2", "SST-2", "GLUE", ["negative", "positive"], ["accuracy"], "eng-Latn"),
-        new("glue/mrpc", "MRPC", "GLUE", ["not_equivalent", "equivalent"], ["f1", "accuracy"], "eng-Latn"),
-        new("glue/qqp", "QQP", "GLUE", ["not_duplicate", "duplicate"], ["f1", "accuracy"], "eng-Latn"),
-        new("glue/stsb", "STS-B", "GLUE", null, ["pearson", "spearmanr"], "eng-Latn"),
-        new("glue/mnli", "MNLI", "GLUE", ["entailment", "neutral", "contradiction"], ["accuracy"], "eng-Latn"),
-        new("glue/qnli", "QNLI", "GLUE", ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
-        new("glue/rte", "RTE", "GLUE", ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
-        new("glue/wnli", "WNLI", "GLUE", ["not_entailment", "entailment"], ["accuracy"], "eng-Latn"),
-        new("jglue/marc-ja", "MARC-ja", "JGLUE", ["positive", "negative"], ["accuracy"], "jpn-Jpan"),
-        new("jglue/jsts", "JSTS", "JGLUE", null, ["pearson", "spearmanr"], "jpn-Jpan"),
-        new("jglue/jnli", "JNLI", "JGLUE", ["entailment", "contradiction", "neutral"], ["accuracy"], "jpn-Jpan"),
-        new("jglue/jsquad", "JSQuAD", "JGLUE", null, ["exact_match", "f1"], "jpn-Jpan", MissingPipeline: "question answering"),
-        new("jglue/jcommonsenseqa", "JCommonsenseQA", "JGLUE", null, ["accuracy"], "jpn-Jpan", Choices: 5),
+        new("glue/cola", "CoLA", "GLUE", Classification, ["unacceptable", "acceptable"], ["matthews_correlation"], "eng-Latn"),
+        new("glue/sst2", "SST-2", "GLUE", Classification, ["negative", "positive"], ["accuracy"], "eng-Latn"),
+        new("glue/mrpc", "MRPC", "GLUE", Classification, ["not_equivalent", "equivalent"], ["f1", "accuracy"], "eng-Latn"),
+        new("glue/qqp", "QQP", "GLUE", Classification, ["not_duplicate", "duplicate"], ["f1", "accuracy"], "eng-Latn"),
+        new("glue/stsb", "STS-B", "GLUE", FineTuningTask.Regression, null, ["pearson", "spearmanr"], "eng-Latn"),
+        new("glue/mnli", "MNLI", "GLUE", Classification, ["entailment", "neutral", "contradiction"], ["accuracy"], "eng-Latn"),
+        new("glue/qnli", "QNLI", "GLUE", Classification, ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
+        new("glue/rte", "RTE", "GLUE", Classification, ["entailment", "not_entailment"], ["accuracy"], "eng-Latn"),
+        new("glue/wnli", "WNLI", "GLUE", Classification, ["not_entailment", "entailment"], ["accuracy"], "eng-Latn"),
+        new("jglue/marc-ja", "MARC-ja", "JGLUE", Classification, ["positive", "negative"], ["accuracy"], "jpn-Jpan"),
+        new("jglue/jsts", "JSTS", "JGLUE", FineTuningTask.Regression, null, ["pearson", "spearmanr"], "jpn-Jpan"),
+        new("jglue/jnli", "JNLI", "JGLUE", Classification, ["entailment", "contradiction", "neutral"], ["accuracy"], "jpn-Jpan"),
+        new("jglue/jsquad", "JSQuAD", "JGLUE", FineTuningTask.QuestionAnswering, null, ["exact_match", "f1"], "jpn-Jpan"),
+        new("jglue/jcommonsenseqa", "JCommonsenseQA", "JGLUE", FineTuningTask.MultipleChoice, null, ["accuracy"], "jpn-Jpan", Choices: 5),
     ];
 
     public static BenchmarkTask? Find(string name) => All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -68,9 +76,22 @@ public static class BenchmarkTasks
         return [(split, newest ?? throw new EncoderKitException(ErrorKind.MissingFile, $"no {split}-v1.*.json in the {task.DisplayName} folder", data))];
     }
 
-    /// <summary>Reads one split file of <paramref name="task"/>.</summary>
-    public static IReadOnlyList<BenchmarkExample> Read(BenchmarkTask task, string file) =>
-        task.Benchmark == "GLUE" ? ReadGlue(task, file) : ReadJglue(task, file);
+    /// <summary>The training split's file: GLUE's train.tsv (MNLI's too: it has one), JGLUE's newest train-v1.*.json.</summary>
+    public static string TrainFile(BenchmarkTask task, string data)
+    {
+        if (!Directory.Exists(data))
+            throw new EncoderKitException(ErrorKind.BadInput, $"fine-tuning needs the {task.DisplayName} task folder (with its train and dev files), not a file", data, "--data");
+        if (task.Name == "glue/mnli") return Path.Combine(data, "train.tsv");
+        return SplitFiles(task, data, "train").Single().File;
+    }
+
+    /// <summary>Reads one split file of a classification or regression task.</summary>
+    public static IReadOnlyList<BenchmarkExample> Read(BenchmarkTask task, string file)
+    {
+        if (task.Kind is not (Classification or FineTuningTask.Regression))
+            throw new ArgumentException($"{task.Name} is not a classification or regression task", nameof(task));
+        return task.Benchmark == "GLUE" ? ReadGlue(task, file) : ReadJglue(task, file);
+    }
 
     static IReadOnlyList<BenchmarkExample> ReadGlue(BenchmarkTask task, string file)
     {
@@ -120,14 +141,11 @@ public static class BenchmarkTasks
         return examples;
     }
 
-    static IReadOnlyList<BenchmarkExample> ReadJglue(BenchmarkTask task, string file)
-    {
-        if (task.MissingPipeline is not null) throw NotAvailable(task);
-        return TaskRecords.Read(file).Select(line => task.Name == "jglue/marc-ja"
+    static IReadOnlyList<BenchmarkExample> ReadJglue(BenchmarkTask task, string file) =>
+        TaskRecords.Read(file).Select(line => task.Name == "jglue/marc-ja"
             ? new BenchmarkExample(line.String("sentence"), null, Gold(task, line.Label("label"), file, line.Where))
             : new BenchmarkExample(line.String("sentence1"), line.String("sentence2"),
                 task.IsRegression ? line.Float("label") : Gold(task, line.Label("label"), file, line.Where))).ToArray();
-    }
 
     /// <summary>A label as the files write it (a class id, or a class name for MNLI, QNLI, RTE and JGLUE) → class id; a score for regression.</summary>
     static double Gold(BenchmarkTask task, string label, string file, string where)
@@ -141,16 +159,13 @@ public static class BenchmarkTasks
         throw new EncoderKitException(ErrorKind.BadInput, $"label '{label}' is not one of {string.Join(", ", task.LabelNames!)} (or their ids 0–{task.LabelNames!.Count - 1})", file, where);
     }
 
-    static EncoderKitException NotAvailable(BenchmarkTask task) => new(ErrorKind.BadInput,
-        $"{task.Name} is not available yet: it needs the {task.MissingPipeline} pipeline, which EncoderKit does not have yet", field: "--task");
-
     /// <summary>
     /// Reads one split file of a multiple-choice task: JCommonsenseQA's JSON lines with <c>question</c>,
     /// <c>choice0</c> … <c>choice4</c> and the right choice's index as <c>label</c>.
     /// </summary>
     public static IReadOnlyList<(ChoiceQuestion Question, int Gold)> ReadChoices(BenchmarkTask task, string file)
     {
-        if (task.Choices < 2) throw new ArgumentException($"{task.Name} is not a multiple-choice task", nameof(task));
+        if (task.Kind != FineTuningTask.MultipleChoice) throw new ArgumentException($"{task.Name} is not a multiple-choice task", nameof(task));
         return [.. TaskRecords.Read(file).Select(line =>
         {
             string[] choices = [.. Enumerable.Range(0, task.Choices).Select(i => line.String($"choice{i}"))];
@@ -179,14 +194,68 @@ public static class BenchmarkTasks
     }
 
     /// <summary>
+    /// Reads one split file of JSQuAD: SQuAD v1.1's JSON as JGLUE ships it (data / paragraphs / qas; the context is
+    /// "title [SEP] paragraph"), or a Hugging Face export of it (JSONL or Parquet rows of question, context and
+    /// answers: {text, answer_start}).
+    /// </summary>
+    /// <returns>Per question, the question with its context, and the gold answers' texts.</returns>
+    public static async Task<IReadOnlyList<(QuestionAndContext Question, IReadOnlyList<string> Answers)>> ReadQuestionsAsync(string file,
+        CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<DataRow> rows = await DataFiles.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(row =>
+        {
+            string NonEmpty(string column) => row.Text(column) is { } text && !string.IsNullOrWhiteSpace(text) ? text : throw row.Error(column, "is empty");
+            if (row.Get("answers") is not JsonObject { } answers || answers["text"] is not JsonArray texts)
+                throw row.Error("answers", "is not an object with a 'text' list");
+            string[] gold = [.. texts.Select((t, i) => t is JsonValue v && v.TryGetValue(out string? text) ? text : throw row.Error($"answers.text[{i}]", "is not a string"))];
+            return (new QuestionAndContext(NonEmpty("question"), NonEmpty("context")), (IReadOnlyList<string>)gold);
+        })];
+    }
+
+    /// <summary>
+    /// How JGLUE's run_squad reads answers off a window: its max_answer_length of 30 tokens, and the span exactly as the
+    /// tokens cover it (Japanese has no spaces to widen an answer to).
+    /// </summary>
+    static readonly AnswerOptions JsquadAnswers = new(MaxAnswerLength: 30, AlignToWords: false);
+
+    /// <summary>
+    /// Scores a fine-tuned extractive QA model on JSQuAD: each question's best answer (a span of its context, from
+    /// windows of up to 384 tokens that overlap by 128, as JGLUE's run) against the gold answers, with JGLUE's exact match
+    /// and character F1 (<see cref="JsquadMetrics"/>), written as fractions as JGLUE's tables give them.
+    /// </summary>
+    public static async Task<TaskResult> EvaluateQuestionsAsync(BenchmarkTask task, string data, QuestionAnswerer pipeline, string modelName, string? modelRevision,
+        string split = "valid", int? batchSize = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        if (task.Kind != FineTuningTask.QuestionAnswering) throw new ArgumentException($"{task.Name} is not an extractive QA task", nameof(task));
+        var clock = Stopwatch.StartNew();
+        var splits = new List<(string Split, IReadOnlyList<(QuestionAndContext Question, IReadOnlyList<string> Answers)> Examples)>();
+        foreach (var (splitName, file) in SplitFiles(task, data, split))
+            splits.Add((splitName, await ReadQuestionsAsync(file, cancellationToken).ConfigureAwait(false)));
+        var scores = new Dictionary<string, SplitScores>();
+        foreach (var (splitName, examples) in splits)
+        {
+            IReadOnlyList<Answer>[] answers = await pipeline.AnswerAsync([.. examples.Select(e => e.Question)], JsquadAnswers, new BatchLimits(MaxRows: batchSize),
+                cancellationToken).ConfigureAwait(false);
+            SquadScores measured = JsquadMetrics.Score([.. answers.Select(a => a.Count > 0 ? a[0].Text : "")], [.. examples.Select(e => e.Answers)]);
+            scores[splitName] = new SplitScores(task.MainScore, new Dictionary<string, double>
+            {
+                ["exact_match"] = measured.ExactMatch / 100, ["f1"] = measured.F1 / 100,
+            });
+        }
+        return new TaskResult(task.DisplayName, task.Benchmark, scores, [task.Language], clock.Elapsed.TotalSeconds, modelName, modelRevision);
+    }
+
+    /// <summary>
     /// Scores a fine-tuned classifier on <paramref name="task"/>: every split file read, classified (the highest logit;
     /// a regression model's single output as the score), and measured.
     /// </summary>
     public static async Task<TaskResult> EvaluateAsync(BenchmarkTask task, string data, TextClassifier classifier, string modelName, string? modelRevision,
         string split = "dev", int? batchSize = null, CancellationToken cancellationToken = default)
     {
-        if (task.MissingPipeline is not null) throw NotAvailable(task);
-        if (task.Choices > 0) throw new ArgumentException($"{task.Name} is scored by {nameof(EvaluateChoicesAsync)}", nameof(task));
+        if (task.Kind is not (Classification or FineTuningTask.Regression))
+            throw new ArgumentException($"{task.Name} is scored by {(task.Kind == FineTuningTask.MultipleChoice ? nameof(EvaluateChoicesAsync) : nameof(EvaluateQuestionsAsync))}", nameof(task));
         var clock = Stopwatch.StartNew();
         // Every file is read before anything runs, so a bad line fails fast.
         var splits = SplitFiles(task, data, split).Select(s => (s.Split, Examples: Read(task, s.File))).ToArray();

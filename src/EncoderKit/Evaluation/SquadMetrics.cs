@@ -27,9 +27,11 @@ public static partial class SquadMetrics
     public static bool ExactMatch(string prediction, string truth) => Normalize(prediction) == Normalize(truth);
 
     /// <summary>f1_score of the script: the harmonic mean of token precision and recall over the tokens both share.</summary>
-    public static double F1(string prediction, string truth)
+    public static double F1(string prediction, string truth) => SharedF1(Tokens(Normalize(prediction)), Tokens(Normalize(truth)));
+
+    /// <summary>The harmonic mean of precision and recall over the tokens both lists share (each counted as often as both hold it); 0 when none.</summary>
+    internal static double SharedF1(IReadOnlyList<string> predicted, IReadOnlyList<string> gold)
     {
-        string[] predicted = Tokens(Normalize(prediction)), gold = Tokens(Normalize(truth));
         var counts = gold.GroupBy(t => t, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         int same = 0;
         foreach (string token in predicted)
@@ -39,22 +41,27 @@ public static partial class SquadMetrics
                 same++;
             }
         if (same == 0) return 0;
-        double precision = (double)same / predicted.Length, recall = (double)same / gold.Length;
+        double precision = (double)same / predicted.Count, recall = (double)same / gold.Count;
         return 2 * precision * recall / (precision + recall);
     }
 
     /// <summary>Both scores over examples, each prediction against the best of its gold answers, in percent.</summary>
-    public static SquadScores Score(IReadOnlyList<string> predictions, IReadOnlyList<IReadOnlyList<string>> answers)
+    public static SquadScores Score(IReadOnlyList<string> predictions, IReadOnlyList<IReadOnlyList<string>> answers) =>
+        Score(predictions, answers, ExactMatch, F1);
+
+    /// <summary>Means over examples of the best exact match and the best F1 against the gold answers, in percent.</summary>
+    internal static SquadScores Score(IReadOnlyList<string> predictions, IReadOnlyList<IReadOnlyList<string>> answers,
+        Func<string, string, bool> exactMatch, Func<string, string, double> f1)
     {
         if (predictions.Count != answers.Count) throw new ArgumentException($"{predictions.Count} predictions for {answers.Count} examples", nameof(answers));
         if (predictions.Count == 0) return new SquadScores(0, 0);
-        double exact = 0, f1 = 0;
+        double exact = 0, f1Sum = 0;
         for (int i = 0; i < predictions.Count; i++)
         {
-            exact += answers[i].Any(a => ExactMatch(predictions[i], a)) ? 1 : 0;
-            f1 += answers[i].Select(a => F1(predictions[i], a)).DefaultIfEmpty(0).Max();
+            exact += answers[i].Any(a => exactMatch(predictions[i], a)) ? 1 : 0;
+            f1Sum += answers[i].Select(a => f1(predictions[i], a)).DefaultIfEmpty(0).Max();
         }
-        return new SquadScores(100 * exact / predictions.Count, 100 * f1 / predictions.Count);
+        return new SquadScores(100 * exact / predictions.Count, 100 * f1Sum / predictions.Count);
     }
 
     static string[] Tokens(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);

@@ -31,17 +31,24 @@ public static class FineTuner
 {
     public static async Task<TrainingSummary> RunAsync(FineTuningSettings settings, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        settings.Training.Validate();
-        if (settings.Features.MaxLength < 8) throw new EncoderKitException(ErrorKind.BadInput, $"max length {settings.Features.MaxLength} is not ≥ 8", field: "--max-length");
-        if (settings.Task == FineTuningTask.QuestionAnswering && (settings.Features.DocStride < 0 || settings.Features.DocStride >= settings.Features.MaxLength / 2))
-            throw new EncoderKitException(ErrorKind.BadInput, $"doc stride {settings.Features.DocStride} is not in [0, max length / 2)", field: "--doc-stride");
-        if (!Directory.Exists(settings.Model)) throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", settings.Model);
-        Tokenizer tokenizer = Tokenizer.FromFolder(settings.Model);
-        int padId = tokenizer.PadTokenId ?? 0;
-
+        Check(settings);   // before the data is read
         IReadOnlyList<DataRow> trainRows = await DataFiles.ReadAsync(settings.TrainFile, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<DataRow>? validationRows = settings.ValidationFile is { } v ? await DataFiles.ReadAsync(v, cancellationToken).ConfigureAwait(false) : null;
-        IReadOnlyList<string> labels = TaskDataset.CollectLabels(trainRows, settings.Task, settings.Columns);
+        return Run(settings, trainRows, validationRows, TaskDataset.CollectLabels(trainRows, settings.Task, settings.Columns), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// A run on rows already read (a benchmark's examples in its own layout, say), with the head's label names given
+    /// rather than collected: a class the training rows happen to lack keeps its id. <see cref="FineTuningSettings.TrainFile"/>
+    /// and <see cref="FineTuningSettings.ValidationFile"/> are not read.
+    /// </summary>
+    /// <param name="labels">Label names in id order (id2label); empty for QA and multiple choice, ["LABEL_0"] for regression.</param>
+    public static TrainingSummary Run(FineTuningSettings settings, IReadOnlyList<DataRow> trainRows, IReadOnlyList<DataRow>? validationRows,
+        IReadOnlyList<string> labels, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Check(settings);
+        Tokenizer tokenizer = Tokenizer.FromFolder(settings.Model);
+        int padId = tokenizer.PadTokenId ?? 0;
         TaskDataset train = TaskDataset.Build(trainRows, settings.Task, settings.Columns, labels, tokenizer, settings.Features);
         TaskDataset? validation = validationRows is null ? null : TaskDataset.Build(validationRows, settings.Task, settings.Columns, labels, tokenizer, settings.Features);
 
@@ -65,5 +72,15 @@ public static class FineTuner
             Progress = progress,
         };
         return run.Run(cancellationToken);
+    }
+
+    static void Check(FineTuningSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Training.Validate();
+        if (settings.Features.MaxLength < 8) throw new EncoderKitException(ErrorKind.BadInput, $"max length {settings.Features.MaxLength} is not ≥ 8", field: "--max-length");
+        if (settings.Task == FineTuningTask.QuestionAnswering && (settings.Features.DocStride < 0 || settings.Features.DocStride >= settings.Features.MaxLength / 2))
+            throw new EncoderKitException(ErrorKind.BadInput, $"doc stride {settings.Features.DocStride} is not in [0, max length / 2)", field: "--doc-stride");
+        if (!Directory.Exists(settings.Model)) throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", settings.Model);
     }
 }
