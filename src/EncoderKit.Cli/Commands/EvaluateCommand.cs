@@ -91,6 +91,8 @@ static class EvaluateCommand
             bool tune = parsed.GetValue(finetune);
             if (tune && specs.FirstOrDefault(s => EmbeddingTypes.ContainsKey(s.Task)) is { } embedding)
                 throw new EncoderKitException(ErrorKind.BadInput, $"--finetune is for GLUE and JGLUE tasks; {embedding.Task} scores the model's embeddings as they are", field: "--finetune");
+            if (tune)
+                foreach (SuiteEntry spec in specs) BenchmarkTasks.TrainFile(BenchmarkTasks.Find(spec.Task)!, spec.Data);   // before any task runs
             if (parsed.GetValue(samplesPerLabel) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--samples-per-label");
             if (parsed.GetValue(experiments) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--experiments");
 
@@ -141,7 +143,7 @@ static class EvaluateCommand
                                 parsed.GetValue(warmupRatio) ?? defaults.WarmupRatio, parsed.GetValue(seed) ?? defaults.Seed);
                             string tuned = Path.Combine(parsed.GetValue(finetuneOutput) ?? Path.Combine(folder ?? ".", "finetuned"), FileStem(benchmark.Name));
                             ComputeOptions compute = model.Compute(parsed, cli);
-                            cli.Error.WriteLine($"encoderkit: fine-tuning on {benchmark.DisplayName}'s train split into {tuned} (learning rate {recipe.LearningRate.ToString(CultureInfo.InvariantCulture)}, "
+                            cli.Error.WriteLine($"encoderkit: fine-tuning on {benchmark.DisplayName}'s train split into {tuned} (learning rate {recipe.LearningRate.ToString("0.##e+0", CultureInfo.InvariantCulture)}, "
                                 + $"batch {recipe.BatchSize}, {recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio.ToString(CultureInfo.InvariantCulture)}, seed {recipe.Seed})");
                             TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(benchmark, spec.Data, baseFolder, recipe, tuned,
                                 compute with { Dtype = ComputeDtype.Float32 }, p =>

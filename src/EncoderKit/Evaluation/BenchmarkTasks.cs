@@ -81,8 +81,8 @@ public static class BenchmarkTasks
     {
         if (!Directory.Exists(data))
             throw new EncoderKitException(ErrorKind.BadInput, $"fine-tuning needs the {task.DisplayName} task folder (with its train and dev files), not a file", data, "--data");
-        if (task.Name == "glue/mnli") return Path.Combine(data, "train.tsv");
-        return SplitFiles(task, data, "train").Single().File;
+        string file = task.Name == "glue/mnli" ? Path.Combine(data, "train.tsv") : SplitFiles(task, data, "train").Single().File;
+        return File.Exists(file) ? file : throw new EncoderKitException(ErrorKind.MissingFile, $"no such file (the {task.DisplayName} train split, to fine-tune on)", file);
     }
 
     /// <summary>Reads one split file of a classification or regression task.</summary>

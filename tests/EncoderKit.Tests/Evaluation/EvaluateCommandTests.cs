@@ -230,6 +230,67 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task JsquadScoresTheQaModelsAnswersWithJgluesCharacterF1()
+    {
+        using var model = TempFolder.FromReference("bert-qa", "bert-base-cased");
+        (string Question, string Context, string[] Answers)[] rows =
+        [
+            ("東京タワーの高さは？", "東京タワー [SEP] 東京タワーは港区にある電波塔で、高さは333メートルである。", ["333メートル", "333メートルである。"]),
+            ("最高速度は？", "東海道新幹線 [SEP] 最高速度285 km/hで運行されている。", ["285 km/h"]),
+            ("誰が書いた？", "吾輩は猫である [SEP] 夏目漱石の小説。1905年に発表された。", ["夏目漱石"]),
+        ];
+        // SQuAD v1.1's layout, as JGLUE ships valid-v1.1.json: one article per row here, answer_start the character offset.
+        var data = new JsonArray([.. rows.Select((r, i) => (JsonNode)new JsonObject
+        {
+            ["title"] = r.Context[..r.Context.IndexOf(" [SEP]", StringComparison.Ordinal)],
+            ["paragraphs"] = new JsonArray(new JsonObject
+            {
+                ["context"] = r.Context,
+                ["qas"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = $"q{i}", ["question"] = r.Question, ["is_impossible"] = false,
+                    ["answers"] = new JsonArray([.. r.Answers.Select(a => (JsonNode)new JsonObject { ["text"] = a, ["answer_start"] = r.Context.IndexOf(a, StringComparison.Ordinal) })]),
+                }),
+            }),
+        })]);
+        Write("jsquad/valid-v1.1.json", new JsonObject { ["version"] = "v1.1", ["data"] = data }.ToJsonString());
+        string output = _work.File("jsquad.json");
+        var run = CliRunner.Run("", "evaluate", "--model", model.Path, "--task", "jglue/jsquad", "--data", _work.File("jsquad"), "--output", output);
+        Assert.True(run.Exit == 0, run.Err);
+
+        // The pipeline's best answer per question (run_squad's max_answer_length 30, spans as the tokens cover them),
+        // scored here as JGLUE scores it: lower-cased, trailing 。 stripped, whitespace collapsed, F1 over characters.
+        using var encoder = EncoderModel.Load(model.Path);
+        using var answerer = new QuestionAnswerer(encoder);
+        var answers = await answerer.AnswerAsync([.. rows.Select(r => new QuestionAndContext(r.Question, r.Context))], new AnswerOptions(MaxAnswerLength: 30, AlignToWords: false));
+        static string Normal(string s) => string.Join(' ', s.ToLowerInvariant().TrimEnd('。').Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        static double CharacterF1(string predicted, string gold)
+        {
+            var left = Normal(gold).GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
+            int same = 0;
+            foreach (char c in Normal(predicted))
+                if (left.GetValueOrDefault(c) > 0) { left[c]--; same++; }
+            return same == 0 ? 0 : 2.0 * same / (Normal(predicted).Length + Normal(gold).Length);
+        }
+        string[] predictions = [.. answers.Select(a => a[0].Text)];
+        double exact = rows.Select((r, i) => r.Answers.Any(g => Normal(g) == Normal(predictions[i])) ? 1.0 : 0.0).Average();
+        double f1 = rows.Select((r, i) => r.Answers.Max(g => CharacterF1(predictions[i], g))).Average();
+
+        using var json = JsonDocument.Parse(File.ReadAllText(output));
+        Assert.Equal("JSQuAD", json.RootElement.GetProperty("task_name").GetString());
+        JsonElement valid = json.RootElement.GetProperty("scores").GetProperty("valid")[0];
+        Assert.Equal(exact, valid.GetProperty("exact_match").GetDouble(), 12);
+        Assert.Equal(f1, valid.GetProperty("f1").GetDouble(), 12);
+        Assert.Equal(exact, valid.GetProperty("main_score").GetDouble(), 12);
+        Assert.Equal("jpn-Jpan", valid.GetProperty("languages")[0].GetString());
+
+        // A question without a context names its place in the file.
+        Write("bad/valid-v1.1.json", """{"data": [{"title": "t", "paragraphs": [{"context": " ", "qas": [{"id": "x", "question": "q", "answers": []}]}]}]}""");
+        string line = CliRunner.Run("", "evaluate", "--model", model.Path, "--task", "jglue/jsquad", "--data", _work.File("bad")).AssertOneLineError();
+        Assert.Contains("valid-v1.1.json: data[0].paragraphs[0].qas[0]: column 'context' is empty", line);
+    }
+
+    [Fact]
     public void GlueStsbScoresARegressionModelsOutputs()
     {
         using var model = TempFolder.FromReference("bert-seqcls-regression", "bert-base-cased");
@@ -270,8 +331,12 @@ public sealed class EvaluateCommandTests : IDisposable
         line = CliRunner.Run("", "evaluate", "--model", _model.Path, "--task", "glue/nope", "--data", _work.Path).AssertOneLineError();
         Assert.Contains("unknown task 'glue/nope'", line);
 
-        line = CliRunner.Run("", "evaluate", "--model", _model.Path, "--task", "jglue/jsquad", "--data", _work.Path).AssertOneLineError();
-        Assert.Contains("jglue/jsquad is not available yet", line);
+        Write("suite.json", Json(new { tasks = new object[] { new { task = "sts", data = "sts.jsonl" }, new { task = "jglue/nope", data = "x" } } }));
+        line = CliRunner.Run("", "evaluate", "--model", _model.Path, "--suite", _work.File("suite.json")).AssertOneLineError();
+        Assert.Contains("suite.json: tasks[1]: unknown task 'jglue/nope'", line);
+
+        line = CliRunner.Run("", "evaluate", "--model", _model.Path, "--task", "sts", "--data", _work.File("sts.jsonl"), "--finetune").AssertOneLineError();
+        Assert.Contains("--finetune: --finetune is for GLUE and JGLUE tasks", line);
 
         using var model = TempFolder.FromReference("bert-seqcls", "bert-base-cased");
         Write("rte/dev.tsv", "index\tsentence1\tlabel", "0\ta\tentailment");

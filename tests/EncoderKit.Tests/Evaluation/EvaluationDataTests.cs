@@ -113,7 +113,7 @@ public sealed class EvaluationDataTests : IDisposable
     }
 
     [Fact]
-    public void JglueJsonLinesAndTheTasksThatNeedOtherPipelines()
+    public async Task JglueJsonLinesAndJsquadsSquadLayout()
     {
         Write("jnli/valid-v1.1.json", """{"sentence_pair_id": "0", "sentence1": "犬が走る", "sentence2": "動物が動く", "label": "entailment"}""",
             """{"sentence_pair_id": "1", "sentence1": "a", "sentence2": "b", "label": "neutral"}""");
@@ -121,9 +121,23 @@ public sealed class EvaluationDataTests : IDisposable
         var (split, file) = BenchmarkTasks.SplitFiles(jnli, _folder.File("jnli"), "valid").Single();
         Assert.Equal("valid", split);
         Assert.Equal([0.0, 2.0], BenchmarkTasks.Read(jnli, file).Select(e => e.Gold));   // JGLUE: entailment 0, contradiction 1, neutral 2
+
+        // JSQuAD: SQuAD v1.1 JSON, one question per qas entry, every gold answer kept.
         var jsquad = BenchmarkTasks.Find("jglue/jsquad")!;
-        var error = Assert.Throws<EncoderKitException>(() => BenchmarkTasks.Read(jsquad, file));
-        Assert.Contains("not available yet", error.Message);
+        Write("jsquad/valid-v1.1.json", """
+            {"version": "v1.1", "data": [{"title": "富士山", "paragraphs": [{"context": "富士山 [SEP] 富士山は標高3776メートルの山。",
+              "qas": [{"id": "a", "question": "標高は？", "answers": [{"text": "3776メートル", "answer_start": 13}, {"text": "3776", "answer_start": 13}], "is_impossible": false},
+                      {"id": "b", "question": "何の山？", "answers": [{"text": "富士山", "answer_start": 0}], "is_impossible": false}]}]}]}
+            """);
+        (_, file) = BenchmarkTasks.SplitFiles(jsquad, _folder.File("jsquad"), "valid").Single();
+        var questions = await BenchmarkTasks.ReadQuestionsAsync(file);
+        Assert.Equal(["標高は？", "何の山？"], questions.Select(q => q.Question.Question));
+        Assert.Equal("富士山 [SEP] 富士山は標高3776メートルの山。", questions[0].Question.Context);
+        Assert.Equal(["3776メートル", "3776"], questions[0].Answers);
+        string bad = Write("jsquad-bad.json", """{"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q", "answers": [{"text": 5}]}]}]}]}""");
+        var error = await Assert.ThrowsAsync<EncoderKitException>(() => BenchmarkTasks.ReadQuestionsAsync(bad));
+        Assert.Equal("data[0].paragraphs[0].qas[0]", error.Field);
+        Assert.Contains("answers.text[0]", error.Problem);
     }
 
     [Fact]

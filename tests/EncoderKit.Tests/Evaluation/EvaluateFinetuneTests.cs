@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EncoderKit.Evaluation;
+using EncoderKit.FineTuning;
+using EncoderKit.Inference;
+using EncoderKit.Modeling;
+using EncoderKit.Tests.Cli;
+using EncoderKit.Tests.FineTuning;
+
+namespace EncoderKit.Tests.Evaluation;
+
+/// <summary>
+/// <c>evaluate --finetune</c>: run_glue's workflow in one command, on a GLUE-layout SST-2 folder the test writes (a
+/// tiny random BERT, a sentiment rule over known words). The threshold (0.9 dev accuracy) is far above chance and
+/// below what the run reaches, so it tests that the head learned from train.tsv; the dev accuracy is recomputed here
+/// from the fine-tuned model's own predictions, so it is the dev split's.
+/// </summary>
+[Collection(GlobalRandomCollection.Name)]
+public sealed class EvaluateFinetuneTests : IDisposable
+{
+    readonly TempFolder _work = new();
+
+    public void Dispose() => _work.Dispose();
+
+    /// <summary>SST-2's TSV layout: a header, then sentence and label (0 negative, 1 positive).</summary>
+    static (string Sentence, int Label)[] WriteSst2(string path, int count, int seed)
+    {
+        var random = new Random(seed);
+        var rows = new (string, int)[count];
+        for (int i = 0; i < count; i++)
+        {
+            int label = random.Next(2);
+            var words = Enumerable.Range(0, 5).Select(_ => TinyTasks.Fillers[random.Next(TinyTasks.Fillers.Length)]).ToList();
+            string[] cue = label == 1 ? TinyTasks.Positive : TinyTasks.Negative;
+            words.Insert(random.Next(words.Count + 1), cue[random.Next(cue.Length)]);
+            rows[i] = (string.Join(' ', words), label);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllLines(path, ["sentence\tlabel", .. rows.Select(r => $"{r.Item1}\t{r.Item2}")]);
+        return rows;
+    }
+
+    [Fact, Trait("speed", "slow")]
+    public async Task FinetuneTrainsOnTheTrainSplitAndScoresTheDevSplit()
+    {
+        string model = TinyTasks.BaseModel(_work.File("base"));
+        WriteSst2(_work.File("sst2/train.tsv"), 400, 1);
+        var dev = WriteSst2(_work.File("sst2/dev.tsv"), 80, 2);
+        string output = _work.File("results/sst2.json");
+        // The recipe's batch and epochs overridden: 400 examples / 16 = 25 steps an epoch, 100 in all.
+        var run = await CliRunner.RunAsync(["evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune", "--output", output,
+            "--learning-rate", "2e-3", "--epochs", "4", "--train-batch-size", "16", "--warmup-ratio", "0.1", "--threads", "1"]);
+        Assert.True(run.Exit == 0, run.Err);
+        Assert.Contains("fine-tuning on SST-2's train split", run.Err);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(output));
+        Assert.Equal("SST-2", json.RootElement.GetProperty("task_name").GetString());
+        Assert.Equal(model, json.RootElement.GetProperty("model_name").GetString());
+        JsonElement scores = json.RootElement.GetProperty("scores");
+        Assert.Equal(["dev"], scores.EnumerateObject().Select(p => p.Name));
+        double accuracy = scores.GetProperty("dev")[0].GetProperty("accuracy").GetDouble();
+        Assert.Equal(accuracy, scores.GetProperty("dev")[0].GetProperty("main_score").GetDouble());
+        Assert.True(accuracy >= 0.9, $"dev accuracy {accuracy}");
+
+        // The fine-tuned model sits beside the results, its labels named as SST-2 names its classes, and its own
+        // predictions on dev.tsv give the accuracy written.
+        string tuned = _work.File("results/finetuned/glue_sst2");
+        using EncoderModel trained = EncoderModel.Load(tuned);
+        Assert.Equal(["BertForSequenceClassification"], trained.Config.Strings("architectures"));
+        Assert.Equal(["negative", "positive"], trained.Config.LabelNames());
+        var classifier = new TextClassifier(trained);
+        var predicted = await classifier.ClassifyAsync([.. dev.Select(d => new TextToClassify(d.Sentence, null))], 1);
+        double expected = dev.Select((d, i) => predicted[i][0].Label == (d.Label == 1 ? "positive" : "negative") ? 1.0 : 0.0).Average();
+        Assert.Equal(expected, accuracy, 12);
+
+        // Every step trained on train.tsv, and nothing was evaluated during training: dev.tsv picks no checkpoint.
+        var log = File.ReadAllLines(Path.Combine(tuned, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(100, log.Count(l => l.ContainsKey("loss")));
+        Assert.DoesNotContain(log, l => l.Any(p => p.Key.StartsWith("eval_", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void TheRecipesAreTheBenchmarksOwn()
+    {
+        // run_glue's example command: 2e-5, batch 32, 3 epochs, max_seq_length 128, seed 42, no warmup.
+        Assert.Equal(new FineTuningRecipe(2e-5, 32, 3, 128, 0, 42), BenchmarkFineTuning.Recipe(BenchmarkTasks.Find("glue/mrpc")!));
+        // JGLUE's fine-tuning README: 5e-5, warmup 0.1; JSQuAD 384 tokens for 3 epochs, JCommonsenseQA 64 tokens in batches of 64.
+        Assert.Equal(new FineTuningRecipe(5e-5, 32, 3, 384, 0.1, 42), BenchmarkFineTuning.Recipe(BenchmarkTasks.Find("jglue/jsquad")!));
+        Assert.Equal(new FineTuningRecipe(5e-5, 64, 4, 64, 0.1, 42), BenchmarkFineTuning.Recipe(BenchmarkTasks.Find("jglue/jcommonsenseqa")!));
+        Assert.Equal(512, BenchmarkFineTuning.Recipe(BenchmarkTasks.Find("jglue/marc-ja")!).MaxSeqLength);
+    }
+
+    [Fact]
+    public void FinetuneNeedsTheTaskFolder()
+    {
+        string model = TinyTasks.BaseModel(_work.File("base"));
+        WriteSst2(_work.File("sst2/dev.tsv"), 4, 1);
+        string line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2/dev.tsv"), "--finetune").AssertOneLineError();
+        Assert.Contains("dev.tsv: --data: fine-tuning needs the SST-2 task folder", line);
+        line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune").AssertOneLineError();
+        Assert.Contains("train.tsv", line);
+    }
+}
