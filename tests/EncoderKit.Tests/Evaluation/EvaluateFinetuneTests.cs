@@ -129,6 +129,39 @@ public sealed class EvaluateFinetuneTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Equal(["BertForQuestionAnswering"], trained.Config.Strings("architectures"));
     }
 
+    [Fact, Trait("speed", "slow")]
+    public async Task FinetuneTrainsAMultipleChoiceHeadForJCommonsenseQa()
+    {
+        // JCommonsenseQA's JSON lines: "what color ?" with five choices, one of them a color word.
+        void Write(string path, int count, int seed)
+        {
+            var random = new Random(seed);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllLines(path, Enumerable.Range(0, count).Select(i =>
+            {
+                int gold = random.Next(5);
+                var line = new JsonObject { ["q_id"] = i, ["question"] = "what color ?" };
+                for (int c = 0; c < 5; c++)
+                    line[$"choice{c}"] = c == gold ? TinyTasks.Colors[random.Next(TinyTasks.Colors.Length)] : TinyTasks.Fillers[random.Next(TinyTasks.Fillers.Length)];
+                line["label"] = gold;
+                return line.ToJsonString();
+            }));
+        }
+        string model = TinyTasks.BaseModel(_work.File("base"));
+        Write(_work.File("jcqa/train-v1.1.json"), 400, 1);
+        Write(_work.File("jcqa/valid-v1.1.json"), 40, 2);
+        string results = _work.File("jcqa.json");
+        var run = await CliRunner.RunAsync(["evaluate", "--model", model, "--task", "jglue/jcommonsenseqa", "--data", _work.File("jcqa"), "--finetune", "--output", results,
+            "--learning-rate", "2e-3", "--epochs", "3", "--train-batch-size", "16", "--threads", "1"]);
+        Assert.True(run.Exit == 0, run.Err);
+        using var json = JsonDocument.Parse(File.ReadAllText(results));
+        double accuracy = json.RootElement.GetProperty("scores").GetProperty("valid")[0].GetProperty("accuracy").GetDouble();
+        output.WriteLine($"accuracy {accuracy}");
+        Assert.True(accuracy >= 0.8, $"accuracy {accuracy} (chance: 0.2)");
+        using EncoderModel trained = EncoderModel.Load(_work.File("finetuned/jglue_jcommonsenseqa"));
+        Assert.Equal(["BertForMultipleChoice"], trained.Config.Strings("architectures"));
+    }
+
     [Fact]
     public void TheRecipesAreTheBenchmarksOwn()
     {
