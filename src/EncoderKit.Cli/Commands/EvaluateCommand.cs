@@ -91,8 +91,6 @@ static class EvaluateCommand
             bool tune = parsed.GetValue(finetune);
             if (tune && specs.FirstOrDefault(s => EmbeddingTypes.ContainsKey(s.Task)) is { } embedding)
                 throw new EncoderKitException(ErrorKind.BadInput, $"--finetune is for GLUE and JGLUE tasks; {embedding.Task} scores the model's embeddings as they are", field: "--finetune");
-            if (tune)
-                foreach (SuiteEntry spec in specs) BenchmarkTasks.TrainFile(BenchmarkTasks.Find(spec.Task)!, spec.Data);   // before any task runs
             if (parsed.GetValue(samplesPerLabel) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--samples-per-label");
             if (parsed.GetValue(experiments) < 1) throw new EncoderKitException(ErrorKind.BadInput, "must be at least 1", field: "--experiments");
 
@@ -102,6 +100,16 @@ static class EvaluateCommand
             if (folder is not null) Directory.CreateDirectory(folder);
             var cache = folder is null ? null : new TextEmbeddingCache(Path.Combine(folder, "embedding-cache"));
             var (modelName, revision) = model.Named(parsed);
+            string TunedFolder(SuiteEntry spec) =>
+                Path.Combine(parsed.GetValue(finetuneOutput) ?? Path.Combine(folder ?? ".", "finetuned"), FileStem(BenchmarkTasks.Find(spec.Task)!.Name));
+            if (tune)
+                foreach (var (spec, i) in specs.Select((s, i) => (s, i)))   // before any task runs
+                {
+                    BenchmarkTasks.TrainFile(BenchmarkTasks.Find(spec.Task)!, spec.Data);
+                    string tuned = TunedFolder(spec);
+                    if ((Directory.Exists(tuned) && Directory.EnumerateFileSystemEntries(tuned).Any()) || specs.Take(i).Any(s => TunedFolder(s) == tuned))
+                        throw new EncoderKitException(ErrorKind.BadInput, "already holds a fine-tuned model or run; remove it, or give another --finetune-output", tuned, "--finetune-output");
+                }
 
             SentenceEncoder? encoder = null;
             EncoderModel? classifierModel = null;
@@ -141,12 +149,11 @@ static class EvaluateCommand
                             var recipe = new FineTuningRecipe(parsed.GetValue(learningRate) ?? defaults.LearningRate, parsed.GetValue(trainBatchSize) ?? defaults.BatchSize,
                                 parsed.GetValue(epochs) ?? defaults.Epochs, parsed.GetValue(maxSeqLength) ?? defaults.MaxSeqLength,
                                 parsed.GetValue(warmupRatio) ?? defaults.WarmupRatio, parsed.GetValue(seed) ?? defaults.Seed);
-                            string tuned = Path.Combine(parsed.GetValue(finetuneOutput) ?? Path.Combine(folder ?? ".", "finetuned"), FileStem(benchmark.Name));
+                            string tuned = TunedFolder(spec);
                             ComputeOptions compute = model.Compute(parsed, cli);
                             cli.Error.WriteLine($"encoderkit: fine-tuning on {benchmark.DisplayName}'s train split into {tuned} (learning rate {recipe.LearningRate.ToString("0.##e+0", CultureInfo.InvariantCulture)}, "
                                 + $"batch {recipe.BatchSize}, {recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio.ToString(CultureInfo.InvariantCulture)}, seed {recipe.Seed})");
-                            TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(benchmark, spec.Data, baseFolder, recipe, tuned,
-                                compute with { Dtype = ComputeDtype.Float32 }, p =>
+                            TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(benchmark, spec.Data, baseFolder, recipe, tuned, compute, p =>
                                 {
                                     if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + FinetuneCommand.Describe(p));
                                 }, cancellationToken);

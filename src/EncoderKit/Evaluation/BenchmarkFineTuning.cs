@@ -68,12 +68,14 @@ public static class BenchmarkFineTuning
         {
             LearningRate = recipe.LearningRate, BatchSize = recipe.BatchSize, Epochs = recipe.Epochs, WarmupRatio = recipe.WarmupRatio, Seed = recipe.Seed,
             SaveTotalLimit = 1,   // checkpoints only for a crash; the dev split picks nothing
+            // bf16 is mixed precision: the weights stay float32 and a bf16 copy computes.
+            ComputeDtype = compute?.Dtype ?? ComputeDtype.Float32,
         })
         {
             Columns = new DataColumns(TextPair: pairs ? "text_pair" : null),
             // run_squad's doc_stride of 128, kept below half a window when the window is shortened.
             Features = new FeatureOptions(recipe.MaxSeqLength, Math.Min(128, recipe.MaxSeqLength / 2 - 1)),
-            Compute = compute,
+            Compute = (compute ?? new ComputeOptions()) with { Dtype = ComputeDtype.Float32 },
         };
         IReadOnlyList<string> labels = task.LabelNames ?? TaskDataset.CollectLabels(rows, task.Kind, settings.Columns);
         return FineTuner.Run(settings, rows, null, labels, progress, cancellationToken);

@@ -182,5 +182,13 @@ public sealed class EvaluateFinetuneTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Contains("dev.tsv: --data: fine-tuning needs the SST-2 task folder", line);
         line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune").AssertOneLineError();
         Assert.Contains("train.tsv", line);
+
+        // A second run into the same folder stops before training, instead of mixing two runs' checkpoints.
+        WriteSst2(_work.File("sst2/train.tsv"), 4, 2);
+        Directory.CreateDirectory(_work.File("tuned/glue_sst2"));
+        File.WriteAllText(_work.File("tuned/glue_sst2/config.json"), "{}");
+        line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune", "--finetune-output", _work.File("tuned"))
+            .AssertOneLineError();
+        Assert.Contains("glue_sst2: --finetune-output: already holds a fine-tuned model or run", line);
     }
 }
