@@ -15,8 +15,8 @@ namespace EncoderKit.Cli.Commands;
 /// a GLUE / JGLUE task through the model's sequence classifier (JCommonsenseQA: multiple-choice head; JSQuAD:
 /// question-answering head), or with <c>--finetune</c> through a head first fine-tuned on the task's train split with the
 /// benchmark's recipe; or an embedding task type (retrieval, sts, pair-classification, classification, clustering,
-/// reranking, summarization) on data in MTEB's layouts through the model as a sentence encoder. Results are written in MTEB's result JSON layout; a suite writes one file per task, a
-/// summary table (summary.md, summary.csv) averaged per task type as the MTEB leaderboard averages, and keeps the
+/// reranking, summarization) on data in MTEB's layouts through the model as a sentence encoder. Results are written in
+/// MTEB's result JSON layout; a suite writes one file per task, a summary table (summary.md, summary.csv) averaged per task type as the MTEB leaderboard averages, and keeps the
 /// embeddings of every text it embedded under its output folder, so a text shared by several tasks is embedded once.
 /// </summary>
 static class EvaluateCommand
@@ -149,15 +149,9 @@ static class EvaluateCommand
                             var recipe = new FineTuningRecipe(parsed.GetValue(learningRate) ?? defaults.LearningRate, parsed.GetValue(trainBatchSize) ?? defaults.BatchSize,
                                 parsed.GetValue(epochs) ?? defaults.Epochs, parsed.GetValue(maxSeqLength) ?? defaults.MaxSeqLength,
                                 parsed.GetValue(warmupRatio) ?? defaults.WarmupRatio, parsed.GetValue(seed) ?? defaults.Seed);
-                            string tuned = TunedFolder(spec);
                             ComputeOptions compute = model.Compute(parsed, cli);
-                            cli.Error.WriteLine($"encoderkit: fine-tuning on {benchmark.DisplayName}'s train split into {tuned} (learning rate {recipe.LearningRate.ToString("0.##e+0", CultureInfo.InvariantCulture)}, "
-                                + $"batch {recipe.BatchSize}, {recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio.ToString(CultureInfo.InvariantCulture)}, seed {recipe.Seed})");
-                            TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(benchmark, spec.Data, baseFolder, recipe, tuned, compute, p =>
-                                {
-                                    if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + FinetuneCommand.Describe(p));
-                                }, cancellationToken);
-                            using EncoderModel tunedModel = EncoderModel.Load(summary.FinalModelFolder, compute);
+                            string tuned = await FineTuneAsync(cli, benchmark, spec.Data, baseFolder, recipe, TunedFolder(spec), compute, cancellationToken);
+                            using EncoderModel tunedModel = EncoderModel.Load(tuned, compute);
                             result = await EvaluateBenchmarkAsync(benchmark, spec.Data, split, tunedModel, cli, modelName, revision, parsed.GetValue(model.BatchSize), cancellationToken);
                         }
                         else
@@ -199,6 +193,20 @@ static class EvaluateCommand
         if (!EmbeddingTypes.ContainsKey(spec.Task) && BenchmarkTasks.Find(spec.Task) is null)
             throw new EncoderKitException(ErrorKind.BadInput,
                 $"unknown task '{spec.Task}' (known: {string.Join(", ", EmbeddingTypes.Keys.Concat(BenchmarkTasks.All.Select(t => t.Name)))})", field: spec.Where);
+    }
+
+    /// <summary>Fine-tunes with the recipe, one line per 5% of the steps on stderr; returns the model's folder.</summary>
+    static async Task<string> FineTuneAsync(CliInvocation cli, BenchmarkTask task, string data, string baseFolder, FineTuningRecipe recipe, string outputFolder,
+        ComputeOptions compute, CancellationToken cancellationToken)
+    {
+        cli.Error.WriteLine(FormattableString.Invariant(
+            $"encoderkit: fine-tuning on {task.DisplayName}'s train split into {outputFolder} (learning rate {recipe.LearningRate:0.##e+0}, batch {recipe.BatchSize}, ")
+            + FormattableString.Invariant($"{recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio}, seed {recipe.Seed})"));
+        TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(task, data, baseFolder, recipe, outputFolder, compute, p =>
+        {
+            if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + FinetuneCommand.Describe(p));
+        }, cancellationToken);
+        return summary.FinalModelFolder;
     }
 
     /// <summary>A benchmark task through the pipeline of its kind: multiple choice, extractive QA, or a sequence classifier.</summary>
