@@ -1,3 +1,4 @@
+using System.Globalization;
 using EncoderKit.Compute;
 using EncoderKit.Evaluation;
 using EncoderKit.Runtime;
@@ -125,8 +126,10 @@ public static class EmbeddingTrainer
         using SentenceEncoder encoder = SentenceEncoder.Create(model, model.Tokenizer, config.Pooling, normalize ? [new NormalizeLayer()] : [], sentenceSettings);
         if (settings.Matryoshka?.Dimensions.FirstOrDefault(d => d > encoder.FullDimension) is int wide and > 0)
             throw new EncoderKitException(ErrorKind.BadInput, $"Matryoshka dimension {wide} is wider than the model's {encoder.FullDimension}", field: "--matryoshka-dims");
-        if (validation is not null && settings.Matryoshka is null && settings.MainMetric.Contains("_dim_", StringComparison.Ordinal))
-            throw new EncoderKitException(ErrorKind.BadInput, $"'{settings.MainMetric}' is a Matryoshka width's metric, but no --matryoshka-dims are trained", field: "--metric-for-best");
+        string[] metrics = [.. RetrievalValidation.Metrics.SelectMany(m => new[] { m }.Concat(
+            (settings.Matryoshka?.Dimensions ?? []).Where(d => d < encoder.FullDimension).Select(d => $"{m}_dim_{d.ToString(CultureInfo.InvariantCulture)}")))];
+        if (validation is not null && !metrics.Contains(settings.MainMetric))
+            throw new EncoderKitException(ErrorKind.BadInput, $"'{settings.MainMetric}' is not a metric the validation gives ({string.Join(", ", metrics)})", field: "--metric-for-best");
 
         var encodeOptions = new EncodeOptions { MaxLength = encoder.MaxSeqLength };
         int[] promptLengths = [.. prompts.Select(p => encoder.PromptLength(p, encodeOptions))];

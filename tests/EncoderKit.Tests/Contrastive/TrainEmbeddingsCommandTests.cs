@@ -60,6 +60,7 @@ public sealed class TrainEmbeddingsCommandTests
     {
         { "mnrl-symmetric", """{"anchor": "rare001 the", "positive": "rare001 of", "negative": "rare002 of"}""", [] },
         { "cached-mnrl", """{"anchor": "rare001 the", "positive": "rare001 of", "negatives": ["rare002 of", "rare003 a"]}""", ["--mini-batch-size", "2"] },
+        { "mnrl", """{"anchor": "rare001 the", "positive": "rare001 of", "dataset": "one"}""", ["--dtype", "bf16", "--no-duplicates"] },
         { "cosent", """{"sentence1": "rare001 the", "sentence2": "rare001 of", "score": 0.9}""", ["--matryoshka-dims", "32,8", "--matryoshka-weights", "1,0.5"] },
     };
 
@@ -80,6 +81,17 @@ public sealed class TrainEmbeddingsCommandTests
         Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0, $"loss {l}"));
         using SentenceEncoder saved = SentenceEncoder.Load(folder.File("out"));
         Assert.Equal(32, saved.Encode("rare001 the").Length);
+    }
+
+    [Fact]
+    public async Task AnUnknownMetricForBestIsRefusedBeforeTraining()
+    {
+        using var folder = new TempFolder();
+        string model = TinyRetrieval.Model(folder.File("base"));
+        var run = await CliRunner.RunAsync(["train-embeddings", "--model", model, "--train", TinyRetrieval.WriteTrain(folder.File("train.jsonl"), 1),
+            "--validation", TinyRetrieval.WriteBeir(folder.File("beir")), "--output", folder.File("out"), "--metric-for-best", "ndcg_at_10_dim_8"]);
+        Assert.Contains("'ndcg_at_10_dim_8' is not a metric the validation gives", run.AssertOneLineError());
+        Assert.False(File.Exists(folder.File("out/train_log.jsonl")));
     }
 
     [Fact]
