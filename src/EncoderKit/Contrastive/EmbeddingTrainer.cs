@@ -144,7 +144,6 @@ public static class EmbeddingTrainer
         SentenceModel Embedder(EncoderModel compute) =>
             ReferenceEquals(compute, model) ? encoder.Modules : new SentenceModel(compute, encoder.Pooling, [], ownsTransformer: false);
         int PromptLength(int column) => promptLengths[Math.Min(column, promptLengths.Length - 1)];
-        TrainingRunOptions training = settings.Training with { ResumeFrom = checkpoint };
         // Both forms back-propagate here, so one run takes either: GradCache in pieces, the plain loss at once (1/N for accumulation).
         BackwardObjective<IReadOnlyList<Example>> objective = settings.Loss == ContrastiveLossKind.CachedMnrl
             ? (compute, batch, microBatches) =>
