@@ -34,7 +34,9 @@ public sealed class EmbeddingTrainingTests(ITestOutputHelper output)
         using (SentenceEncoder trained = SentenceEncoder.Load(folder.File("out"))) after = RetrievalValidation.Evaluate(trained, validation, [8]);
         output.WriteLine($"before {JsonSerializer.Serialize(before)}\nafter {JsonSerializer.Serialize(after)}\nsteps {summary.Steps}");
 
-        // 60 documents: a random ranking scores nDCG@10 ≈ 0.07.
+        // 60 documents: a random ranking scores nDCG@10 ≈ 0.07; the untrained encoder (≈ 0.29 here) only gets beyond that
+        // from tokens a query happens to share with its document among the fillers. Thresholds leave room for another
+        // machine's float sums to take training a slightly different way (measured: 0.91 full width, 0.77 at 8 of 32).
         Assert.True(before["ndcg_at_10"] < 0.35, $"untrained nDCG@10 {before["ndcg_at_10"]}");
         Assert.True(after["ndcg_at_10"] > 0.85, $"trained nDCG@10 {after["ndcg_at_10"]}");
         Assert.True(after["ndcg_at_10_dim_8"] > 0.7 * after["ndcg_at_10"], $"8 of 32 dimensions: nDCG@10 {after["ndcg_at_10_dim_8"]}");
