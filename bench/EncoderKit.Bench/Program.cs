@@ -12,6 +12,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["save"] = SaveBench.Run,
     ["fuzz"] = FuzzBench.Run,
     ["train"] = TrainBench.Run,
+    ["train-embeddings"] = TrainEmbeddingsBench.Run,
     ["evaluate"] = EvaluateBench.Run,
     ["pretrain"] = PretrainBench.Run,
 };

@@ -204,7 +204,7 @@ static class EvaluateCommand
             + FormattableString.Invariant($"{recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio}, seed {recipe.Seed})"));
         TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(task, data, baseFolder, recipe, outputFolder, compute, p =>
         {
-            if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + FinetuneCommand.Describe(p));
+            if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + TrainingProgressView.Describe(p));
         }, cancellationToken);
         return summary.FinalModelFolder;
     }

@@ -34,24 +34,25 @@ public static class ContrastiveBatches
         rows.Chunk(batchSize).Where(batch => !dropLast || batch.Length == batchSize);
 
     // Each pass over the rows still waiting takes the first that shares no text with the batch so far; the rest wait
-    // for a later batch, in their order.
+    // for a later batch, in their order. A pass stops once its batch is full, so an epoch costs about the rows it skips.
     static IEnumerable<int[]> WithoutDuplicates(IReadOnlyList<IReadOnlyList<string>> rowTexts, int[] rows, int batchSize, bool dropLast)
     {
-        var waiting = new List<int>(rows);
+        var waiting = new LinkedList<int>(rows);
         while (waiting.Count > 0)
         {
             var texts = new HashSet<string>(StringComparer.Ordinal);
             var batch = new List<int>(batchSize);
-            var taken = new HashSet<int>();
-            foreach (int row in waiting)
+            for (LinkedListNode<int>? node = waiting.First; node is not null && batch.Count < batchSize;)
             {
-                if (rowTexts[row].Any(texts.Contains)) continue;
-                batch.Add(row);
-                taken.Add(row);
-                if (batch.Count == batchSize) break;
-                texts.UnionWith(rowTexts[row]);
+                LinkedListNode<int>? next = node.Next;
+                if (!rowTexts[node.Value].Any(texts.Contains))
+                {
+                    batch.Add(node.Value);
+                    texts.UnionWith(rowTexts[node.Value]);
+                    waiting.Remove(node);
+                }
+                node = next;
             }
-            waiting.RemoveAll(taken.Contains);
             if (batch.Count == batchSize || !dropLast) yield return [.. batch];
         }
     }

@@ -19,7 +19,8 @@ public static class GradCache
     /// its first pass started from, so dropout draws the same masks in both.
     /// </summary>
     /// <param name="embed">[rows, D] embeddings of one mini-batch, differentiable in the model's parameters.</param>
-    public static double Backward(IReadOnlyList<IReadOnlyList<Batch>> columns, Func<Batch, Tensor> embed, Func<IReadOnlyList<Tensor>, Tensor> loss, int divisor = 1)
+    /// <typeparam name="TMiniBatch">What <paramref name="embed"/> takes: a <see cref="Batch"/>, or one with what else its column needs (a prompt length).</typeparam>
+    public static double Backward<TMiniBatch>(IReadOnlyList<IReadOnlyList<TMiniBatch>> columns, Func<TMiniBatch, Tensor> embed, Func<IReadOnlyList<Tensor>, Tensor> loss, int divisor = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(divisor, 1);
         var randomStates = new List<Tensor>();
@@ -30,7 +31,7 @@ public static class GradCache
                 for (int c = 0; c < columns.Count; c++)
                 {
                     var parts = new List<Tensor>();
-                    foreach (Batch miniBatch in columns[c])
+                    foreach (TMiniBatch miniBatch in columns[c])
                     {
                         randomStates.Add(get_rng_state());
                         parts.Add(embed(miniBatch).detach());
@@ -51,7 +52,7 @@ public static class GradCache
             {
                 using Tensor gradient = cached[c].grad!;
                 long row = 0;
-                foreach (Batch miniBatch in columns[c])
+                foreach (TMiniBatch miniBatch in columns[c])
                 {
                     using var scope = NewDisposeScope();
                     set_rng_state(randomStates[state++]);

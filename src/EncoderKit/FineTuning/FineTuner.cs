@@ -53,9 +53,7 @@ public static class FineTuner
         TaskDataset? validation = validationRows is null ? null : TaskDataset.Build(validationRows, settings.Task, settings.Columns, labels, tokenizer, settings.Features);
 
         string output = settings.Training.OutputFolder;
-        string? checkpoint = settings.Resume is null ? null : TrainingRuns.FindCheckpoint(output, settings.Resume);
-        if (checkpoint is null && new CheckpointFolders(output, int.MaxValue).Latest() is { } existing)
-            throw new EncoderKitException(ErrorKind.BadInput, $"the output folder holds checkpoints of a run ({Path.GetFileName(existing)}); pass --resume to continue it, or choose another folder", output, "--output");
+        string? checkpoint = TrainingRuns.CheckpointToResume(output, settings.Resume);
 
         using EncoderModel model = checkpoint is null
             ? TaskHeads.Create(settings.Model, settings.Task, labels, settings.Compute, settings.Training.Seed)

@@ -129,6 +129,16 @@ public sealed class SentenceModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         Transformer.Save(folder);
+        SaveModules(folder, settings);
+    }
+
+    /// <summary>
+    /// <see cref="Save"/> without the encoder's own files: for a folder that already holds the encoder's weights (the
+    /// best checkpoint a training run copied there).
+    /// </summary>
+    public void SaveModules(string folder, SentenceEncoderSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
         var modules = new JsonArray();
         void Add(string path, string type)
         {

@@ -100,6 +100,18 @@ public static class TrainingRuns
         return Directory.Exists(folder) && File.Exists(Path.Combine(folder, TrainingRunState.FileName)) ? folder
             : throw new EncoderKitException(ErrorKind.MissingFile, "not a complete checkpoint of a training run", folder, "--resume");
     }
+
+    /// <summary>
+    /// The checkpoint a run starts from: the one <paramref name="resume"/> names (<see cref="FindCheckpoint"/>), or none
+    /// for a fresh run, which an output folder holding another run's checkpoints refuses (they would mix).
+    /// </summary>
+    public static string? CheckpointToResume(string outputFolder, string? resume)
+    {
+        if (resume is not null) return FindCheckpoint(outputFolder, resume);
+        if (new CheckpointFolders(outputFolder, int.MaxValue).Latest() is { } existing)
+            throw new EncoderKitException(ErrorKind.BadInput, $"the output folder holds checkpoints of a run ({Path.GetFileName(existing)}); pass --resume to continue it, or choose another folder", outputFolder, "--output");
+        return null;
+    }
 }
 
 /// <summary>
@@ -120,7 +132,7 @@ public sealed class TrainingRun<TExample>
 
     readonly EncoderModel model;
     readonly IReadOnlyList<TExample> examples;
-    readonly Func<EncoderModel, IReadOnlyList<TExample>, Tensor> loss;
+    readonly Func<TrainerOptions, Trainer<IReadOnlyList<TExample>>> createTrainer;
     readonly TrainingRunOptions options;
 
     /// <param name="loss">
@@ -128,14 +140,33 @@ public sealed class TrainingRun<TExample>
     /// the trained model, or its bf16 copy under mixed precision.
     /// </param>
     public TrainingRun(EncoderModel model, IReadOnlyList<TExample> examples, Func<EncoderModel, IReadOnlyList<TExample>, Tensor> loss, TrainingRunOptions options)
+        : this(model, examples, trainerOptions => new Trainer<IReadOnlyList<TExample>>(model, loss, trainerOptions), options)
+    {
+    }
+
+    /// <param name="objective">Runs each micro-batch's forward and backward itself (GradCache), on the compute model it is given.</param>
+    public TrainingRun(EncoderModel model, IReadOnlyList<TExample> examples, BackwardObjective<IReadOnlyList<TExample>> objective, TrainingRunOptions options)
+        : this(model, examples, trainerOptions => new Trainer<IReadOnlyList<TExample>>(model, objective, trainerOptions), options)
+    {
+    }
+
+    TrainingRun(EncoderModel model, IReadOnlyList<TExample> examples, Func<TrainerOptions, Trainer<IReadOnlyList<TExample>>> createTrainer, TrainingRunOptions options)
     {
         options.Validate();
         if (examples.Count == 0) throw new EncoderKitException(ErrorKind.BadInput, "no training examples", field: "--train");
         this.model = model;
         this.examples = examples;
-        this.loss = loss;
+        this.createTrainer = createTrainer;
         this.options = options;
     }
+
+    /// <summary>
+    /// One epoch's micro-batches as example indices, drawn from the run's data-order generator (contrastive batches:
+    /// no duplicate texts, one source per batch); null: a shuffled permutation in chunks of
+    /// <see cref="TrainingRunOptions.BatchSize"/>. Steps are counted from ⌈examples / batch⌉ micro-batches an epoch,
+    /// as sentence-transformers counts a batch sampler's length; an epoch still runs through every batch it was given.
+    /// </summary>
+    public Func<DataOrderGenerator, IReadOnlyList<int[]>>? BatchOrder { get; init; }
 
     /// <summary>Metrics of the model on the validation data (the model is in eval mode); null: no evaluation.</summary>
     public Func<EncoderModel, IReadOnlyDictionary<string, double>>? Evaluate { get; init; }
@@ -166,7 +197,7 @@ public sealed class TrainingRun<TExample>
         var schedule = new LearningRateSchedule(options.Scheduler, options.LearningRate, warmup, total).Validate();
         var checkpoints = new CheckpointFolders(options.OutputFolder, options.SaveTotalLimit ?? int.MaxValue);
         var best = new CheckpointFolders(Path.Combine(options.OutputFolder, BestFolderName), keepLast: 1);
-        using var trainer = new Trainer<IReadOnlyList<TExample>>(model, loss, new TrainerOptions(schedule)
+        using var trainer = createTrainer(new TrainerOptions(schedule)
         {
             WeightDecay = options.WeightDecay, GradientAccumulation = options.GradientAccumulation, MaxGradNorm = options.MaxGradNorm,
             Seed = options.Seed, LogFile = LogFile, ComputeDtype = options.ComputeDtype,
@@ -176,33 +207,34 @@ public sealed class TrainingRun<TExample>
         if (options.ResumeFrom is { } resumeFrom)
         {
             trainer.Resume(resumeFrom);
-            state = TrainingRunState.Read(resumeFrom, examples.Count);
+            state = TrainingRunState.Read(resumeFrom, examples.Count, options.BatchSize);
         }
         else
         {
             File.Delete(LogFile);
-            state = new TrainingRunState { Epoch = -1, Order = [] };
+            state = new TrainingRunState { Epoch = -1, Batches = [] };
         }
 
         var clock = Stopwatch.StartNew();
         long startStep = trainer.Step;
         bool stoppedEarly = false;
-        int microBatches = MicroBatchesPerEpoch, accumulation = options.GradientAccumulation;
+        int accumulation = options.GradientAccumulation;
         while (trainer.Step < total && !stoppedEarly)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (state.Epoch < 0 || state.MicroBatch + accumulation > microBatches)
+            if (state.Epoch < 0 || state.MicroBatch + accumulation > state.Batches.Length)
             {
                 state.Epoch++;
-                state.Order = trainer.Random.DataOrder.Permutation(examples.Count);
+                state.Batches = BatchOrder is null
+                    ? [.. trainer.Random.DataOrder.Permutation(examples.Count).Chunk(options.BatchSize)]
+                    : [.. BatchOrder(trainer.Random.DataOrder)];
+                if (state.Batches.Length < accumulation)
+                    throw new EncoderKitException(ErrorKind.BadInput, $"an epoch gives {state.Batches.Length} batches, fewer than the {accumulation} one step accumulates", field: "--gradient-accumulation");
                 state.MicroBatch = 0;
             }
             var batches = new List<IReadOnlyList<TExample>>(accumulation);
             for (int m = 0; m < accumulation; m++, state.MicroBatch++)
-            {
-                int from = state.MicroBatch * options.BatchSize, to = Math.Min(from + options.BatchSize, examples.Count);
-                batches.Add([.. state.Order[from..to].Select(i => examples[i])]);
-            }
+                batches.Add([.. state.Batches[state.MicroBatch].Select(i => examples[i])]);
             long stepStarted = clock.ElapsedTicks;
             StepRecord record = trainer.TrainStep(batches);
             double seconds = (double)(clock.ElapsedTicks - stepStarted) / Stopwatch.Frequency;
@@ -210,7 +242,7 @@ public sealed class TrainingRun<TExample>
             long step = trainer.Step;
 
             bool last = step == total;
-            bool epochEnds = state.MicroBatch + accumulation > microBatches;
+            bool epochEnds = state.MicroBatch + accumulation > state.Batches.Length;
             IReadOnlyDictionary<string, double>? metrics = null;
             if (Evaluate is not null && (last || (options.EvalSteps is { } every ? step % every == 0 : epochEnds)))
             {
@@ -284,7 +316,7 @@ sealed class TrainingRunState
     public const string FileName = "run_state.safetensors";
 
     public int Epoch { get; set; }
-    public int[] Order { get; set; } = [];
+    public int[][] Batches { get; set; } = [];
     public int MicroBatch { get; set; }
     public long BestStep { get; set; } = -1;
     public double BestMetric { get; set; } = double.NaN;
@@ -295,7 +327,8 @@ sealed class TrainingRunState
         var tensors = new Dictionary<string, Tensor>
         {
             ["data.epoch"] = tensor((long)Epoch),
-            ["data.order"] = tensor(Order.Length == 0 ? new long[] { -1 } : [.. Order.Select(i => (long)i)]),
+            ["data.order"] = tensor(Batches.Length == 0 ? new long[] { -1 } : [.. Batches.SelectMany(b => b).Select(i => (long)i)]),
+            ["data.batch_sizes"] = tensor(Batches.Length == 0 ? new long[] { -1 } : [.. Batches.Select(b => (long)b.Length)]),
             ["data.micro_batch"] = tensor((long)MicroBatch),
             ["best.step"] = tensor(BestStep),
             ["best.metric"] = tensor(BestMetric),
@@ -311,7 +344,8 @@ sealed class TrainingRunState
         }
     }
 
-    public static TrainingRunState Read(string folder, int examples)
+    /// <param name="batchSize">How a checkpoint written before batch sizes were recorded cut its order.</param>
+    public static TrainingRunState Read(string folder, int examples, int batchSize)
     {
         string path = Path.Combine(folder, FileName);
         Dictionary<string, Tensor> tensors = TensorStateFile.Read(path);
@@ -319,23 +353,36 @@ sealed class TrainingRunState
         {
             Tensor Get(string key, ScalarType dtype) => tensors.TryGetValue(key, out Tensor? t) && t.dtype == dtype
                 ? t : throw new EncoderKitException(ErrorKind.BadCheckpoint, $"missing, or not {dtype}", path, key);
-            long[] order = Get("data.order", ScalarType.Int64).data<long>().ToArray();
+            int[] order = [.. Get("data.order", ScalarType.Int64).data<long>().ToArray().Select(i => (int)i)];
+            long[]? sizes = tensors.ContainsKey("data.batch_sizes") ? Get("data.batch_sizes", ScalarType.Int64).data<long>().ToArray() : null;
+            if (order is [-1]) order = [];
+            int[][] batches = sizes is null ? [.. order.Chunk(batchSize)] : Cut(order, sizes is [-1] ? [] : sizes, path);
             var state = new TrainingRunState
             {
                 Epoch = (int)Get("data.epoch", ScalarType.Int64).item<long>(),
-                Order = order is [-1] ? [] : [.. order.Select(i => (int)i)],
+                Batches = batches,
                 MicroBatch = (int)Get("data.micro_batch", ScalarType.Int64).item<long>(),
                 BestStep = Get("best.step", ScalarType.Int64).item<long>(),
                 BestMetric = Get("best.metric", ScalarType.Float64).item<double>(),
                 EvaluationsWithoutImprovement = (int)Get("best.evaluations_without_improvement", ScalarType.Int64).item<long>(),
             };
-            if (state.Epoch >= 0 && (state.Order.Length != examples || state.Order.Any(i => i < 0 || i >= examples)))
-                throw new EncoderKitException(ErrorKind.BadCheckpoint, $"the checkpoint's data order is over {state.Order.Length} examples, this run has {examples}: resume with the same training data", path, "data.order");
+            if (state.Epoch >= 0 && (order.Length > examples || order.Any(i => i < 0 || i >= examples)))
+                throw new EncoderKitException(ErrorKind.BadCheckpoint, $"the checkpoint's data order is over {order.Length} examples, this run has {examples}: resume with the same training data", path, "data.order");
             return state;
         }
         finally
         {
             foreach (Tensor t in tensors.Values) t.Dispose();
         }
+    }
+
+    static int[][] Cut(int[] order, long[] sizes, string path)
+    {
+        if (sizes.Any(n => n < 1) || sizes.Sum() != order.Length)
+            throw new EncoderKitException(ErrorKind.BadCheckpoint, $"batch sizes summing to {sizes.Sum()} for an order of {order.Length}", path, "data.batch_sizes");
+        var batches = new int[sizes.Length][];
+        int from = 0;
+        for (int b = 0; b < sizes.Length; b++) batches[b] = order[from..(from += (int)sizes[b])];
+        return batches;
     }
 }

@@ -18,24 +18,26 @@ static class TinyTasks
     public static readonly string[] Places = ["paris", "rome", "oslo", "lima", "york", "new"];
     public static readonly string[] Colors = ["red", "blue", "green", "black", "white"];
 
-    static readonly string[] Specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+    public static readonly string[] Specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
     public static string[] Vocabulary => [.. Specials, .. Positive, .. Negative, .. Fillers, .. People, .. Places, .. Colors, "?", ".", "color"];
 
     /// <summary>Writes the base model (config, random weights, vocab.txt) into <paramref name="folder"/>.</summary>
-    public static string BaseModel(string folder, double dropout = 0.1, int seed = 3)
+    /// <param name="vocabulary">Its whole-word vocabulary, <see cref="Specials"/> first; <see cref="Vocabulary"/> by default.</param>
+    public static string BaseModel(string folder, double dropout = 0.1, int seed = 3, IReadOnlyList<string>? vocabulary = null)
     {
+        vocabulary ??= Vocabulary;
         Directory.CreateDirectory(folder);
         string config = JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["architectures"] = new[] { "BertForMaskedLM" }, ["model_type"] = "bert", ["hidden_size"] = 32, ["num_hidden_layers"] = 2,
             ["num_attention_heads"] = 2, ["intermediate_size"] = 64, ["max_position_embeddings"] = 128, ["type_vocab_size"] = 2,
-            ["vocab_size"] = Vocabulary.Length, ["hidden_act"] = "gelu", ["hidden_dropout_prob"] = dropout, ["attention_probs_dropout_prob"] = dropout,
+            ["vocab_size"] = vocabulary.Count, ["hidden_act"] = "gelu", ["hidden_dropout_prob"] = dropout, ["attention_probs_dropout_prob"] = dropout,
             ["initializer_range"] = 0.02, ["layer_norm_eps"] = 1e-12, ["pad_token_id"] = 0,
         });
         string file = Path.Combine(folder, "config.json");
         using (EncoderModel model = EncoderModel.CreateRandom(ConfigJson.Parse(config, file), seed: seed)) model.Save(folder);
-        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary);
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), vocabulary);
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"do_lower_case": true, "model_max_length": 128}""");
         return folder;
     }

@@ -50,6 +50,35 @@ public sealed class TrainingRunTests
         }
     }
 
+    [Fact]
+    public async Task ABatchOrderHookDecidesEachEpochsMicroBatches()
+    {
+        using var folder = new TempFolder();
+        var (model, data, pad) = await Sentiment(folder);
+        using (model)
+        {
+            var seen = new List<int>();
+            int epochs = 0;
+            var run = new TrainingRun<TaskFeature>(model, data.Features, (compute, batch) =>
+                {
+                    seen.Add(batch.Count);
+                    return TaskBatches.Loss(compute, FineTuningTask.TextClassification, batch, pad);
+                },
+                new TrainingRunOptions(folder.File("out")) { MaxSteps = 5, BatchSize = 4, LearningRate = 1e-3, SaveSteps = 100 })
+            {
+                // Three batches of 1, 2 and 3 rows an epoch, whatever the batch size says.
+                BatchOrder = _ =>
+                {
+                    epochs++;
+                    return [[0], [1, 2], [3, 4, 5]];
+                },
+            };
+            Assert.Equal(5, run.Run().Steps);
+            Assert.Equal([1, 2, 3, 1, 2], seen);
+            Assert.Equal(2, epochs);
+        }
+    }
+
     public static TheoryData<string, string, string> Tasks => new()
     {
         { "multi-label", """{"text": "good film", "label": ["pos", "film"]}""", "macro_f1" },
