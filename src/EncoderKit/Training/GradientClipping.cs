@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -20,7 +21,9 @@ public static class GradientClipping
         if (grads.Length == 0) return 0;
         Tensor total = TotalNorm(grads);
         // PyTorch's `max_norm / tensor` is tensor.reciprocal() * max_norm; the same ops give the same float32 coefficient.
-        Tensor coefficient = ((total + 1e-6).reciprocal() * maxNorm).clamp_max(1.0);
+        // Explicit Scalars in usings: an implicit one can be finalized while libtorch reads it (see AdamW.Step).
+        using Scalar epsilon = 1e-6, max = maxNorm, one = 1.0;
+        Tensor coefficient = total.add(epsilon).reciprocal_().mul_(max).clamp_max_(one);
         foreach (Tensor grad in grads) grad.mul_(coefficient);
         return total.item<float>();
     }
