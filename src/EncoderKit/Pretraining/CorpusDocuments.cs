@@ -90,7 +90,8 @@ public static class CorpusDocuments
         {
             DataField field = reader.Schema.Fields.FirstOrDefault(f => f.Name == column) switch
             {
-                DataField { ClrType: var type, IsArray: false } data when type == typeof(string) => data,
+                // Parquet.Net 6 types a UTF-8 column as ReadOnlyMemory<char> when it reads a file's schema.
+                DataField { ClrType: var type, IsArray: false } data when type == typeof(string) || type == typeof(ReadOnlyMemory<char>) => data,
                 null => throw new EncoderKitException(ErrorKind.BadInput,
                     $"no column \"{column}\" (columns: {string.Join(", ", reader.Schema.Fields.Select(f => f.Name))}); name the text column with --text-field", file, column),
                 _ => throw new EncoderKitException(ErrorKind.BadInput, $"column \"{column}\" does not hold strings", file, column),
