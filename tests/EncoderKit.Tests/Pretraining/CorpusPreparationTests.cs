@@ -149,6 +149,50 @@ public sealed class CorpusPreparationTests
     }
 
     [Fact]
+    public void PreSegmentedWordsAreTheUnitsAndTheirSpacesAreRemoved()
+    {
+        using var folder = new TempFolder();
+        Tokenizer tokenizer = Tokenizer.FromFolder(ReferenceData.Tokenizer("tohokunlp-bert-500m-sq4096-alpha"));
+        // As MeCab -Owakati with UniDic writes them (see WholeWordMaskingTests), one document per line.
+        string[] segmented =
+        [
+            "東京 都 に 住ん で い ます 。",
+            "今日 は 良い 天気 です ね 。 東京 都 に 住ん で い ます 。",
+            "  吾輩 は 猫 で ある 。  名前 は まだ 無い 。",
+        ];
+        File.WriteAllLines(folder.File("segmented.txt"), segmented);
+        var options = new CorpusPreparationOptions { WordSegmentation = WordSegmentation.PreSegmented, Threads = 2 };
+        CorpusPreparation.Prepare(tokenizer, [folder.File("segmented.txt")], folder.File("corpus"), options);
+        using PreparedCorpus corpus = PreparedCorpus.Open(folder.File("corpus"), tokenizer);
+        Assert.Equal(WordSegmentation.PreSegmented, corpus.Manifest.WordSegmentation);
+        var noSpecials = new EncodeOptions { AddSpecialTokens = false };
+        var flags = new List<bool>();
+        for (int d = 0; d < segmented.Length; d++)
+        {
+            string text = segmented[d].Replace(" ", "", StringComparison.Ordinal);
+            Encoding expected = tokenizer.Encode(text, options: noSpecials);
+            uint[] stored = corpus.Document(d);
+            Assert.Equal(expected.Ids, PretrainingCorpora.Ids(stored));
+            // Where the words begin in the text without spaces, counted here from the segmented line: a token begins a
+            // unit when it begins where a word does (one starting inside a word continues that word's unit).
+            var wordStarts = new HashSet<int>();
+            int position = 0;
+            for (int c = 0; c < segmented[d].Length; c++)
+            {
+                if (segmented[d][c] == ' ') continue;
+                if (c == 0 || segmented[d][c - 1] == ' ') wordStarts.Add(position);
+                position++;
+            }
+            bool[] starts = [.. stored.Select(t => (t & CorpusManifest.WordStartBit) != 0)];
+            Assert.Equal(expected.Offsets.Select(o => wordStarts.Contains(o.Start)), starts);
+            flags.AddRange(starts);
+        }
+        // Both kinds occur: tokens that begin a word, and tokens inside one (住ん is 住 + ん…, so the second continues it).
+        Assert.Contains(true, flags);
+        Assert.Contains(false, flags);
+    }
+
+    [Fact]
     public async Task ParquetRowsAreDocumentsRowGroupByRowGroup()
     {
         using var folder = new TempFolder();
