@@ -1,4 +1,5 @@
 using EncoderKit.Pretraining;
+using EncoderKit.Tests.Cli;
 using EncoderKit.Tokenization;
 using Parquet;
 using Parquet.Schema;
@@ -236,6 +237,32 @@ public sealed class CorpusPreparationTests
         File.WriteAllText(folder.File("fake.parquet"), "not parquet at all\n");
         var notParquet = Assert.Throws<EncoderKitException>(() => CorpusDocuments.Read([folder.File("fake.parquet")], DocumentFormat.Parquet).ToList());
         Assert.Equal(folder.File("fake.parquet"), notParquet.File);
+    }
+
+    [Fact]
+    public async Task TheCommandReadsPreSegmentedParquetOnTheThreadsGiven()
+    {
+        using var folder = new TempFolder();
+        string tokenizerFolder = ReferenceData.Tokenizer("tohokunlp-bert-500m-sq4096-alpha");
+        string?[] segmented = ["東京 都 に 住ん で い ます 。", "今日 は 良い 天気 です ね 。"];
+        var text = new DataField<string>("content", true);
+        await WriteParquet(folder.File("ja.parquet"), text, new DataField<long>("id"), [segmented]);
+        string[] command = ["prepare-corpus", "--tokenizer", tokenizerFolder, "--input", folder.File("ja.parquet"), "--output", folder.File("corpus"),
+            "--format", "parquet", "--text-field", "content", "--pre-segmented", "--threads", "2"];
+        var run = CliRunner.Run("", command);
+        Assert.True(run.Exit == 0, run.Err);
+        Assert.Contains("2 documents", run.Out);
+        Tokenizer tokenizer = Tokenizer.FromFolder(tokenizerFolder);
+        using PreparedCorpus corpus = PreparedCorpus.Open(folder.File("corpus"), tokenizer);
+        Assert.Equal((DocumentFormat.Parquet, WordSegmentation.PreSegmented), (corpus.Manifest.DocumentFormat, corpus.Manifest.WordSegmentation));
+        Assert.Equal(tokenizer.Encode("今日は良い天気ですね。", options: new EncodeOptions { AddSpecialTokens = false }).Ids, PretrainingCorpora.Ids(corpus.Document(1)));
+
+        var both = CliRunner.Run("", [.. command, "--word-segmenter", "mecab"]);
+        Assert.NotEqual(0, both.Exit);
+        Assert.Contains("--pre-segmented", both.Err);
+        var noThreads = CliRunner.Run("", [.. command[..^1], "0"]);
+        Assert.NotEqual(0, noThreads.Exit);
+        Assert.Contains("thread count 0", noThreads.Err);
     }
 
     static async Task WriteParquet(string path, DataField<string> text, DataField<long> id, string?[][] rowGroups)
