@@ -22,7 +22,7 @@ public sealed record CorpusPreparationOptions
     /// <summary>Tokens per shard (a shard closes after the document that reaches it).</summary>
     public long ShardTokens { get; init; } = 1 << 26;
 
-    /// <summary>Documents tokenized at once (≥ 1); the shards are the same for any count.</summary>
+    /// <summary>Threads tokenizing documents (≥ 1); the shards are the same for any count.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     /// <summary>How the tokenizer was named (recorded in the manifest).</summary>
