@@ -193,6 +193,35 @@ public sealed class CorpusPreparationTests
         Assert.Contains(false, flags);
     }
 
+    /// <summary>Needs libmecab2 and unidic-mecab (.ci/install-mecab.sh), as WholeWordMaskingTests does.</summary>
+    [Fact]
+    public void MecabWordStartsComeFromOneTaggerPerThread()
+    {
+        using var folder = new TempFolder();
+        Tokenizer tokenizer = Tokenizer.FromFolder(ReferenceData.Tokenizer("tohokunlp-bert-500m-sq4096-alpha"));
+        string[] sentences = ["東京都に住んでいます。", "今日は良い天気ですね。", "吾輩は猫である。", "名前はまだ無い。"];
+        var random = new Random(8);
+        string[] documents = [.. Enumerable.Range(0, 1200).Select(_ => string.Concat(Enumerable.Range(0, random.Next(1, 6)).Select(_ => sentences[random.Next(sentences.Length)])))];
+        File.WriteAllLines(folder.File("ja.txt"), documents);
+        var options = new CorpusPreparationOptions { WordSegmentation = WordSegmentation.Mecab, Threads = 4, ShardTokens = 3000 };
+        CorpusManifest manifest = CorpusPreparation.Prepare(tokenizer, [folder.File("ja.txt")], folder.File("corpus"), options);
+        Assert.True(manifest.Shards.Count > 2, $"{manifest.Shards.Count} shards: the test wants several");
+        using PreparedCorpus corpus = PreparedCorpus.Open(folder.File("corpus"), tokenizer);
+        using MecabSegmenter mecab = MecabSegmenter.Create();
+        var noSpecials = new EncodeOptions { AddSpecialTokens = false };
+        int inside = 0;
+        for (int d = 0; d < documents.Length; d++)
+        {
+            Encoding expected = tokenizer.Encode(documents[d], options: noSpecials);
+            uint[] stored = corpus.Document(d);
+            Assert.Equal(expected.Ids, PretrainingCorpora.Ids(stored));
+            bool[] starts = [.. stored.Select(t => (t & CorpusManifest.WordStartBit) != 0)];
+            Assert.Equal(WordBoundaries.Of(tokenizer, expected, mecab.Words(documents[d])), starts);
+            inside += starts.Count(s => !s);
+        }
+        Assert.True(inside > 0, "no token inside a MeCab word: the test would not tell MeCab's units from tokens");
+    }
+
     [Fact]
     public async Task ParquetRowsAreDocumentsRowGroupByRowGroup()
     {
