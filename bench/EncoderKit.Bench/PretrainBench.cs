@@ -32,11 +32,18 @@ static class PretrainBench
             string[] words = File.ReadAllLines(Path.Combine(tokenizerFolder, "vocab.txt")).Skip(1000).Take(5000).Where(w => !w.StartsWith("##", StringComparison.Ordinal)).ToArray();
             File.WriteAllLines(input, Enumerable.Range(0, 20_000).Select(_ => string.Join(' ', Enumerable.Range(0, random.Next(20, 400)).Select(_ => words[random.Next(words.Length)]))));
             double megabytes = new FileInfo(input).Length / 1e6;
-            var clock = Stopwatch.StartNew();
-            CorpusManifest manifest = CorpusPreparation.Prepare(tokenizer, [input], Path.Combine(root, "corpus"), new CorpusPreparationOptions());
-            double seconds = clock.Elapsed.TotalSeconds;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"prepare-corpus: {megabytes:F1} MB, {manifest.Tokens:N0} tokens in {seconds:F2} s: {megabytes / seconds:F2} MB/s, {manifest.Tokens / seconds:N0} tokens/s ({Environment.ProcessorCount} cores)"));
+            var clock = new Stopwatch();
+            // One thread, then all cores (the figure the scaling is read from); the last run is the corpus used below.
+            foreach (int preparationThreads in Environment.ProcessorCount == 1 ? [1] : (int[])[1, Environment.ProcessorCount])
+            {
+                string output = Path.Combine(root, "corpus");
+                if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+                clock.Restart();
+                CorpusManifest manifest = CorpusPreparation.Prepare(tokenizer, [input], output, new CorpusPreparationOptions { Threads = preparationThreads });
+                double seconds = clock.Elapsed.TotalSeconds;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"prepare-corpus: {megabytes:F1} MB, {manifest.Tokens:N0} tokens in {seconds:F2} s: {megabytes / seconds:F2} MB/s, {manifest.Tokens / seconds:N0} tokens/s ({preparationThreads} of {Environment.ProcessorCount} cores)"));
+            }
 
             using var corpus = PreparedCorpus.Open(Path.Combine(root, "corpus"), tokenizer);
             int cls = tokenizer.ClsTokenId!.Value, sep = tokenizer.SepTokenId!.Value, pad = tokenizer.PadTokenId!.Value, mask = tokenizer.MaskTokenId!.Value;

@@ -5,10 +5,10 @@ using EncoderKit.Pretraining;
 namespace EncoderKit.Cli.Commands;
 
 /// <summary>
-/// `encoderkit prepare-corpus --tokenizer T --input FILE|DIR… --output DIR [--format lines|paragraphs|jsonl]
-/// [--text-field text] [--word-segmenter tokenizer|mecab] [--mecab-dic DIR] [--shard-size TOKENS]`: tokenizes a corpus
-/// once into the token shards pretrain memory-maps (format: <see cref="CorpusManifest"/>). Run again after an
-/// interruption, it continues after the last complete shard.
+/// `encoderkit prepare-corpus --tokenizer T --input FILE|DIR… --output DIR [--format lines|paragraphs|jsonl|parquet]
+/// [--text-field text] [--word-segmenter tokenizer|mecab | --pre-segmented] [--mecab-dic DIR] [--shard-size TOKENS]
+/// [--threads N]`: tokenizes a corpus once, on all cores, into the token shards pretrain memory-maps (format:
+/// <see cref="CorpusManifest"/>). Run again after an interruption, it continues after the last complete shard.
 /// </summary>
 static class PrepareCorpusCommand
 {
@@ -19,18 +19,23 @@ static class PrepareCorpusCommand
         var output = new Option<string>("--output", "-o") { Description = "Folder for the shards and corpus.json", Required = true };
         var format = new Option<string>("--format")
         {
-            Description = "lines (text, one document per line; also \"text\"), paragraphs (blank-line separated) or jsonl", DefaultValueFactory = _ => "lines",
+            Description = "lines (text, one document per line; also \"text\"), paragraphs (blank-line separated), jsonl or parquet", DefaultValueFactory = _ => "lines",
         };
-        var textField = new Option<string>("--text-field") { Description = "The JSONL field holding the text", DefaultValueFactory = _ => "text" };
+        var textField = new Option<string>("--text-field") { Description = "The JSONL field or Parquet column holding the text", DefaultValueFactory = _ => "text" };
         var segmenter = new Option<string>("--word-segmenter")
         {
             Description = "Word units for whole-word masking: tokenizer (##, ▁, Ġ marks) or mecab (Japanese; libmecab2 with UniDic or IPAdic)", DefaultValueFactory = _ => "tokenizer",
         };
+        var preSegmented = new Option<bool>("--pre-segmented")
+        {
+            Description = "The text marks its words with spaces (segmented offline, e.g. Japanese): the spaces are removed before tokenization and the words are whole-word masking's units",
+        };
         var mecabDictionary = new Option<string?>("--mecab-dic") { Description = "MeCab dictionary folder (default: UniDic, else IPAdic, where Debian installs them)" };
         var shardSize = new Option<long>("--shard-size") { Description = "Tokens per shard", DefaultValueFactory = _ => 1L << 26 };
+        var threads = new Option<int>("--threads") { Description = "Tokenizing threads (the shards are the same for any count)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("prepare-corpus", "Tokenize a text corpus once into token shards for pretrain")
         {
-            tokenizer, input, output, format, textField, segmenter, mecabDictionary, shardSize,
+            tokenizer, input, output, format, textField, segmenter, preSegmented, mecabDictionary, shardSize, threads,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -41,17 +46,21 @@ static class PrepareCorpusCommand
                     "lines" or "text" => DocumentFormat.Lines,
                     "paragraphs" => DocumentFormat.Paragraphs,
                     "jsonl" => DocumentFormat.Jsonl,
-                    var other => throw new EncoderKitException(ErrorKind.BadInput, $"unknown format \"{other}\" (lines, paragraphs or jsonl)", field: "--format"),
+                    "parquet" => DocumentFormat.Parquet,
+                    var other => throw new EncoderKitException(ErrorKind.BadInput, $"unknown format \"{other}\" (lines, paragraphs, jsonl or parquet)", field: "--format"),
                 },
                 TextField = parsed.GetValue(textField)!,
-                WordSegmentation = parsed.GetValue(segmenter) switch
+                WordSegmentation = (parsed.GetValue(segmenter), parsed.GetValue(preSegmented)) switch
                 {
-                    "tokenizer" => WordSegmentation.Tokenizer,
-                    "mecab" => WordSegmentation.Mecab,
-                    var other => throw new EncoderKitException(ErrorKind.BadInput, $"unknown word segmenter \"{other}\" (tokenizer or mecab)", field: "--word-segmenter"),
+                    ("tokenizer", false) => WordSegmentation.Tokenizer,
+                    ("mecab", false) => WordSegmentation.Mecab,
+                    ("tokenizer", true) => WordSegmentation.PreSegmented,
+                    ("mecab", true) => throw new EncoderKitException(ErrorKind.BadInput, "a pre-segmented corpus brings its own words; drop --word-segmenter mecab", field: "--pre-segmented"),
+                    var (other, _) => throw new EncoderKitException(ErrorKind.BadInput, $"unknown word segmenter \"{other}\" (tokenizer or mecab)", field: "--word-segmenter"),
                 },
                 MecabDictionary = parsed.GetValue(mecabDictionary),
                 ShardTokens = parsed.GetValue(shardSize),
+                Threads = parsed.GetValue(threads),
                 TokenizerName = parsed.GetValue(tokenizer),
             };
             var loaded = TokenizerPath.Load(parsed.GetValue(tokenizer)!);

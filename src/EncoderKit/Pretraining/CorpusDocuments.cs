@@ -1,4 +1,6 @@
 using EncoderKit.IO;
+using Parquet;
+using Parquet.Schema;
 
 namespace EncoderKit.Pretraining;
 
@@ -13,6 +15,9 @@ public enum DocumentFormat
 
     /// <summary>JSON Lines, one document per record, its text in a named field.</summary>
     Jsonl,
+
+    /// <summary>Parquet (Hugging Face datasets' exports), one document per row, its text in a named string column.</summary>
+    Parquet,
 }
 
 /// <summary>The documents of input files, in file order, as prepare-corpus reads them.</summary>
@@ -34,10 +39,18 @@ public static class CorpusDocuments
     }
 
     /// <summary>Every document of <paramref name="files"/>, empty ones included (as "") so that counts stay positions.</summary>
+    /// <exception cref="EncoderKitException">A record has no text (naming the file and the line, or the row group and row), or a file is not in the format.</exception>
     public static IEnumerable<string> Read(IEnumerable<string> files, DocumentFormat format, string textField = "text")
     {
         foreach (string file in files)
         {
+            if (format == DocumentFormat.Parquet)
+            {
+                foreach (string text in ParquetColumn(file, textField)) yield return text;
+                continue;
+            }
+            if (file.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+                throw new EncoderKitException(ErrorKind.BadInput, $"a Parquet file read as {format.ToString().ToLowerInvariant()}; use --format parquet", file);
             using var reader = new StreamReader(file, System.Text.Encoding.UTF8);
             var paragraph = new List<string>();
             int number = 0;
@@ -64,6 +77,52 @@ public static class CorpusDocuments
                 }
             }
             if (paragraph.Count > 0) yield return string.Join('\n', paragraph);
+        }
+    }
+
+    // One row group's column at a time: memory holds a row group's texts, never the file's. Parquet.Net reads only
+    // asynchronously; the preparation is a synchronous pipeline, so its reads are awaited here.
+    static IEnumerable<string> ParquetColumn(string file, string column)
+    {
+        using var stream = File.OpenRead(file);
+        ParquetReader reader = Wait(() => ParquetReader.CreateAsync(stream), file);
+        try
+        {
+            DataField field = reader.Schema.Fields.FirstOrDefault(f => f.Name == column) switch
+            {
+                // Parquet.Net 6 types a UTF-8 column as ReadOnlyMemory<char> when it reads a file's schema.
+                DataField { ClrType: var type, IsArray: false } data when type == typeof(string) || type == typeof(ReadOnlyMemory<char>) => data,
+                null => throw new EncoderKitException(ErrorKind.BadInput,
+                    $"no column \"{column}\" (columns: {string.Join(", ", reader.Schema.Fields.Select(f => f.Name))}); name the text column with --text-field", file, column),
+                _ => throw new EncoderKitException(ErrorKind.BadInput, $"column \"{column}\" does not hold strings", file, column),
+            };
+            for (int group = 0; group < reader.RowGroupCount; group++)
+            {
+                string?[] texts;
+                using (ParquetRowGroupReader rowGroup = reader.OpenRowGroupReader(group))
+                {
+                    texts = new string?[checked((int)rowGroup.RowCount)];
+                    Wait(async () => { await rowGroup.ReadAsync(field, texts.AsMemory()!).ConfigureAwait(false); return 0; }, file);
+                }
+                for (int row = 0; row < texts.Length; row++)
+                    yield return texts[row] ?? throw new EncoderKitException(ErrorKind.BadInput, $"null text in row group {group}, row {row}", file, column);
+            }
+        }
+        finally
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    static T Wait<T>(Func<Task<T>> read, string file)
+    {
+        try
+        {
+            return read().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            throw new EncoderKitException(ErrorKind.BadInput, $"not a readable Parquet file: {e.Message}", file, inner: e);
         }
     }
 }

@@ -11,10 +11,13 @@ namespace EncoderKit.Pretraining;
 public sealed record CorpusShard(string Name, long Documents, long Tokens);
 
 /// <summary>
-/// corpus.json, the manifest of a prepared corpus folder. The folder's format (version 1):
+/// corpus.json, the manifest of a prepared corpus folder. The folder's format (version 2; version 1 is version 2 with
+/// uint32 tokens always):
 /// <list type="bullet">
-/// <item><c>shard-NNNNN.ids</c>: the corpus's tokens as little-endian uint32, documents one after another, no special
-/// tokens; bit 31 set where a token begins a word (whole-word masking's unit), the id in the low 31 bits.</item>
+/// <item><c>shard-NNNNN.ids</c>: the corpus's tokens, documents one after another, no special tokens, as little-endian
+/// uint16 when the vocabulary fits in 15 bits (<see cref="TokenBytes"/> 2: bit 15 set where a token begins a word,
+/// whole-word masking's unit, the id in the low 15 bits), else as uint32 (<see cref="TokenBytes"/> 4: bit 31 the word
+/// start, the id in the low 31 bits).</item>
 /// <item><c>shard-NNNNN.docs</c>: little-endian int64 token offsets into the .ids file, one per document plus the end.</item>
 /// <item><c>corpus.json</c>: this manifest. Only the shards it lists count: a shard is renamed into place before the
 /// manifest naming it is, so an interrupted preparation leaves no half shard counted, and it restarts after
@@ -26,8 +29,14 @@ public sealed record CorpusManifest
     public const string FileName = "corpus.json", IdsExtension = ".ids", DocsExtension = ".docs";
     const string FormatName = "encoderkit-token-shards";
 
-    /// <summary>Bit 31 of a stored token: it begins a word.</summary>
+    /// <summary>Bit 31 of a token as <see cref="PreparedCorpus"/> gives it (whatever its width on disk): it begins a word.</summary>
     public const uint WordStartBit = 1u << 31;
+
+    /// <summary>Bytes per token in the shards: 2 when every id fits in 15 bits (the 16th is the word start), else 4.</summary>
+    public int TokenBytes { get; init; } = 4;
+
+    /// <summary>The narrowest token width for ids below <paramref name="vocabSize"/>.</summary>
+    public static int TokenBytesFor(int vocabSize) => vocabSize <= 1 << 15 ? 2 : 4;
 
     public required string Tokenizer { get; init; }
     public required int VocabSize { get; init; }
@@ -61,10 +70,11 @@ public sealed record CorpusManifest
         using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
         writer.WriteString("format", FormatName);
-        writer.WriteNumber("version", 1);
+        writer.WriteNumber("version", 2);
         writer.WriteString("tokenizer", Tokenizer);
         writer.WriteNumber("vocab_size", VocabSize);
         writer.WriteString("vocab_sha256", VocabSha256);
+        writer.WriteNumber("token_bytes", TokenBytes);
         writer.WriteString("word_segmentation", WordSegmentation.ToString().ToLowerInvariant());
         writer.WriteString("document_format", DocumentFormat.ToString().ToLowerInvariant());
         writer.WriteStartArray("inputs");
@@ -106,8 +116,11 @@ public sealed record CorpusManifest
                 throw new EncoderKitException(ErrorKind.BadConfig, $"not a {typeof(T).Name}", path, name, e);
             }
         }
-        if (Field<string>(root, "format") != FormatName || Field<int>(root, "version") != 1)
-            throw new EncoderKitException(ErrorKind.BadConfig, $"not a version 1 {FormatName} manifest", path, "format");
+        int version = Field<int>(root, "version");
+        if (Field<string>(root, "format") != FormatName || version is not (1 or 2))
+            throw new EncoderKitException(ErrorKind.BadConfig, $"not a version 1 or 2 {FormatName} manifest", path, "format");
+        int tokenBytes = version == 1 ? 4 : Field<int>(root, "token_bytes");
+        if (tokenBytes is not (2 or 4)) throw new EncoderKitException(ErrorKind.BadConfig, $"{tokenBytes} bytes per token, not 2 or 4", path, "token_bytes");
         TEnum Enum<TEnum>(string name) where TEnum : struct, Enum =>
             System.Enum.TryParse(Field<string>(root, name), ignoreCase: true, out TEnum value) ? value
                 : throw new EncoderKitException(ErrorKind.BadConfig, $"unknown value \"{Field<string>(root, name)}\"", path, name);
@@ -117,6 +130,7 @@ public sealed record CorpusManifest
             Tokenizer = Field<string>(root, "tokenizer"),
             VocabSize = Field<int>(root, "vocab_size"),
             VocabSha256 = Field<string>(root, "vocab_sha256"),
+            TokenBytes = tokenBytes,
             WordSegmentation = Enum<WordSegmentation>("word_segmentation"),
             DocumentFormat = Enum<DocumentFormat>("document_format"),
             Inputs = [.. List("inputs").Select(i => i?.GetValue<string>() ?? "")],

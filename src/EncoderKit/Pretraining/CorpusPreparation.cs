@@ -22,24 +22,31 @@ public sealed record CorpusPreparationOptions
     /// <summary>Tokens per shard (a shard closes after the document that reaches it).</summary>
     public long ShardTokens { get; init; } = 1 << 26;
 
+    /// <summary>Threads tokenizing documents (≥ 1); the shards are the same for any count.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>How the tokenizer was named (recorded in the manifest).</summary>
     public string? TokenizerName { get; init; }
 }
 
 /// <summary>
 /// prepare-corpus: tokenizes documents once, in parallel, into the token shards <see cref="CorpusManifest"/> describes,
-/// with the word-start marks whole-word masking needs. Resumable: a run that finds a manifest of the same inputs and
-/// tokenizer continues after its last complete shard.
+/// with the word-start marks whole-word masking needs. Documents go through in batches (memory holds one batch and one
+/// shard), tokenized on <see cref="CorpusPreparationOptions.Threads"/> threads and stored in input order, so the shards
+/// do not depend on the thread count. Resumable: a run that finds a manifest of the same inputs and tokenizer continues
+/// after its last complete shard.
 /// </summary>
 public static class CorpusPreparation
 {
-    const int BatchDocuments = 512;
+    // Documents per thread in a batch: enough that the threads rarely wait for the batch's longest document.
+    const int BatchDocumentsPerThread = 64, MinimumBatchDocuments = 512;
 
     /// <exception cref="EncoderKitException">The output holds a corpus of other inputs or another tokenizer, or an input is bad.</exception>
     public static CorpusManifest Prepare(Tokenizer tokenizer, IReadOnlyList<string> inputs, string output, CorpusPreparationOptions options,
         IProgress<CorpusProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (options.ShardTokens < 1) throw new EncoderKitException(ErrorKind.BadInput, $"shard size {options.ShardTokens} is not ≥ 1", field: "shard_size");
+        if (options.Threads < 1) throw new EncoderKitException(ErrorKind.BadInput, $"thread count {options.Threads} is not ≥ 1", field: "threads");
         List<string> files = CorpusDocuments.Files(inputs);
         Directory.CreateDirectory(output);
         var fresh = new CorpusManifest
@@ -47,6 +54,7 @@ public static class CorpusPreparation
             Tokenizer = options.TokenizerName ?? "",
             VocabSize = tokenizer.VocabSize,
             VocabSha256 = CorpusManifest.VocabularyHash(tokenizer),
+            TokenBytes = CorpusManifest.TokenBytesFor(tokenizer.VocabSize),
             WordSegmentation = options.WordSegmentation,
             DocumentFormat = options.Format,
             Inputs = files,
@@ -64,10 +72,21 @@ public static class CorpusPreparation
             var shard = new ShardBuffer();
             long done = manifest.InputDocumentsDone;
             var encodeOptions = new EncodeOptions { AddSpecialTokens = false };
-            foreach (string[] batch in CorpusDocuments.Read(files, options.Format, options.TextField).Skip(checked((int)Math.Min(done, int.MaxValue))).Chunk(BatchDocuments))
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Threads, CancellationToken = cancellationToken };
+            int batchDocuments = Math.Max(MinimumBatchDocuments, BatchDocumentsPerThread * options.Threads);
+            foreach (string[] batch in CorpusDocuments.Read(files, options.Format, options.TextField).Skip(checked((int)Math.Min(done, int.MaxValue))).Chunk(batchDocuments))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                uint[][] encoded = [.. batch.AsParallel().AsOrdered().WithCancellation(cancellationToken).Select(text => Encode(tokenizer, text, encodeOptions, segmenters.Value))];
+                var encoded = new uint[batch.Length][];
+                try
+                {
+                    Parallel.For(0, batch.Length, parallel, i => encoded[i] = Encode(tokenizer, batch[i], encodeOptions, options.WordSegmentation, segmenters.Value));
+                }
+                catch (AggregateException e)
+                {
+                    // A document's problem (MeCab failing, say) as itself, not wrapped by the loop.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                }
                 foreach (uint[] document in encoded)
                 {
                     done++;
@@ -110,11 +129,14 @@ public static class CorpusPreparation
         }
     }
 
-    static uint[] Encode(Tokenizer tokenizer, string text, EncodeOptions options, MecabSegmenter? mecab)
+    static uint[] Encode(Tokenizer tokenizer, string text, EncodeOptions options, WordSegmentation segmentation, MecabSegmenter? mecab)
     {
+        List<(int Start, int End)>? words = null;
+        if (segmentation == WordSegmentation.PreSegmented) (text, words) = WordBoundaries.RemoveSpaces(text);
         if (text.Length == 0) return [];
+        if (segmentation == WordSegmentation.Mecab) words = mecab!.Words(text);
         Encoding encoding = tokenizer.Encode(text, options: options);
-        bool[] wordStarts = WordBoundaries.Of(tokenizer, encoding, mecab?.Words(text));
+        bool[] wordStarts = WordBoundaries.Of(tokenizer, encoding, words);
         var stored = new uint[encoding.Length];
         for (int i = 0; i < stored.Length; i++)
             stored[i] = (uint)encoding.Ids[i] | (wordStarts[i] ? CorpusManifest.WordStartBit : 0);
@@ -124,14 +146,20 @@ public static class CorpusPreparation
     static CorpusManifest Flush(string output, CorpusManifest manifest, ShardBuffer shard, long inputDocumentsDone)
     {
         string name = "shard-" + manifest.Shards.Count.ToString("D5", CultureInfo.InvariantCulture);
+        int width = manifest.TokenBytes;
         AtomicFile.Write(Path.Combine(output, name + CorpusManifest.IdsExtension), stream =>
         {
-            var bytes = new byte[4 * 65536];
+            var bytes = new byte[width * 65536];
             for (int start = 0; start < shard.Ids.Count; start += 65536)
             {
                 int count = Math.Min(65536, shard.Ids.Count - start);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4 * i), shard.Ids[start + i]);
-                stream.Write(bytes, 0, 4 * count);
+                for (int i = 0; i < count; i++)
+                {
+                    uint token = shard.Ids[start + i];
+                    if (width == 4) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4 * i), token);
+                    else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), (ushort)((token & 0x7FFF) | (token >> 16 & 0x8000)));
+                }
+                stream.Write(bytes, 0, width * count);
             }
         });
         AtomicFile.Write(Path.Combine(output, name + CorpusManifest.DocsExtension), stream =>

@@ -23,7 +23,7 @@ public sealed class PreparedCorpus : IDisposable
             {
                 CorpusShard shard = manifest.Shards[s];
                 string ids = Path.Combine(folder, shard.Name + CorpusManifest.IdsExtension), docs = Path.Combine(folder, shard.Name + CorpusManifest.DocsExtension);
-                if (!File.Exists(ids) || new FileInfo(ids).Length != 4 * shard.Tokens)
+                if (!File.Exists(ids) || new FileInfo(ids).Length != manifest.TokenBytes * shard.Tokens)
                     throw new EncoderKitException(ErrorKind.BadInput, $"missing, or not {shard.Tokens} tokens as the manifest says", ids);
                 if (!File.Exists(docs) || new FileInfo(docs).Length != 8 * (shard.Documents + 1))
                     throw new EncoderKitException(ErrorKind.BadInput, $"missing, or not {shard.Documents + 1} offsets as the manifest says", docs);
@@ -64,12 +64,19 @@ public sealed class PreparedCorpus : IDisposable
         return new PreparedCorpus(folder, manifest);
     }
 
-    /// <summary>The tokens of document <paramref name="index"/> as stored: the id in bits 0–30, bit 31 the word start.</summary>
+    /// <summary>The tokens of document <paramref name="index"/>: the id in bits 0–30, bit 31 the word start (uint16 shards widened).</summary>
     public uint[] Document(long index)
     {
         var (view, offsets, local) = Locate(index);
         var tokens = new uint[offsets[local + 1] - offsets[local]];
-        view.ReadArray(4 * offsets[local], tokens, 0, tokens.Length);
+        if (Manifest.TokenBytes == 4)
+        {
+            view.ReadArray(4 * offsets[local], tokens, 0, tokens.Length);
+            return tokens;
+        }
+        var narrow = new ushort[tokens.Length];
+        view.ReadArray(2 * offsets[local], narrow, 0, narrow.Length);
+        for (int i = 0; i < narrow.Length; i++) tokens[i] = (narrow[i] & 0x7FFFu) | ((narrow[i] & 0x8000u) << 16);
         return tokens;
     }
 

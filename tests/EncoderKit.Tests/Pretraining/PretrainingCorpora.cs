@@ -19,11 +19,13 @@ static class PretrainingCorpora
     }
 
     public static CorpusManifest Prepare(TempFolder folder, string[] documents, string output = "corpus", long shardTokens = 1000,
-        Tokenizer? tokenizer = null, IProgress<CorpusProgress>? progress = null, CancellationToken cancellationToken = default)
+        Tokenizer? tokenizer = null, IProgress<CorpusProgress>? progress = null, CancellationToken cancellationToken = default, int? threads = null)
     {
         string input = folder.File("input.txt");
         if (!File.Exists(input)) File.WriteAllLines(input, documents);
-        return CorpusPreparation.Prepare(tokenizer ?? BertCased, [input], folder.File(output), new CorpusPreparationOptions { ShardTokens = shardTokens }, progress, cancellationToken);
+        var options = new CorpusPreparationOptions { ShardTokens = shardTokens };
+        if (threads is { } count) options = options with { Threads = count };
+        return CorpusPreparation.Prepare(tokenizer ?? BertCased, [input], folder.File(output), options, progress, cancellationToken);
     }
 
     public static int[] Ids(uint[] stored) => [.. stored.Select(t => (int)(t & ~CorpusManifest.WordStartBit))];
