@@ -71,11 +71,12 @@ public sealed class AdamW : IDisposable
             double biasCorrection1 = 1 - Math.Pow(beta1, state.Step), biasCorrection2 = 1 - Math.Pow(beta2, state.Step);
             // Scalars made by implicit conversion are freed by their finalizer, which can run while libtorch still reads
             // them (a "toFloat" internal error under parallel tests): each lives in a using until its call has returned.
-            using Scalar decay = 1 - lr * group.WeightDecay, oneMinusBeta1 = 1 - beta1, beta2Scalar = beta2, oneMinusBeta2 = 1 - beta2,
+            using Scalar decay = 1 - lr * group.WeightDecay, beta2Scalar = beta2, oneMinusBeta2 = 1 - beta2,
                 // Python's bias_correction2 ** 0.5, which need not be the same double as Math.Sqrt's.
                 biasCorrection2Root = Math.Pow(biasCorrection2, 0.5), epsilonScalar = epsilon, stepSize = -(lr / biasCorrection1);
             parameter.mul_(decay);
-            state.ExpAvg.lerp_(grad, oneMinusBeta1);
+            // lerp_'s weight is a tensor (the implicit one joins this method's dispose scope, which keeps it alive).
+            state.ExpAvg.lerp_(grad, 1 - beta1);
             state.ExpAvgSq.mul_(beta2Scalar).addcmul_(grad, grad, oneMinusBeta2);
             Tensor denominator = state.ExpAvgSq.sqrt().div_(biasCorrection2Root).add_(epsilonScalar);
             parameter.addcdiv_(state.ExpAvg, denominator, stepSize);
