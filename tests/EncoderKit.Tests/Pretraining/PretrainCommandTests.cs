@@ -208,7 +208,7 @@ public sealed class PretrainCommandTests
         var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
         Assert.True(run.Exit == 0, run.Err);
         string first = setup.Folder.File("out/checkpoint-2"), second = setup.Folder.File("out/checkpoint-4");
-        var averaged = CliRunner.Run("", "average-checkpoints", "--output", setup.Folder.File("mean"), first, second);
+        var averaged = CliRunner.Run("", "average", "--output", setup.Folder.File("mean"), first, second);
         Assert.True(averaged.Exit == 0, averaged.Err);
         using (SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
                mean = SafetensorsFile.Open(setup.Folder.File("mean/model.safetensors")))
@@ -227,9 +227,39 @@ public sealed class PretrainCommandTests
         }
         Assert.True(EncoderModel.Load(setup.Folder.File("mean"), new ComputeOptions()).Spec.Heads.Mlm is not null);
 
-        var copies = CliRunner.Run("", "average-checkpoints", "--output", setup.Folder.File("same"), second, second, second);
+        var copies = CliRunner.Run("", "average", "--output", setup.Folder.File("same"), second, second, second);
         Assert.True(copies.Exit == 0, copies.Err);
         Assert.Equal(File.ReadAllBytes(Path.Combine(second, "model.safetensors")), File.ReadAllBytes(setup.Folder.File("same/model.safetensors")));
+    }
+
+    [Fact]
+    public void WeightedAveragingGivesTheWeightedMeanAndBadWeightsAreNamed()
+    {
+        using var setup = new Setup();
+        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
+        Assert.True(run.Exit == 0, run.Err);
+        string first = setup.Folder.File("out/checkpoint-2"), second = setup.Folder.File("out/checkpoint-4");
+        var weighted = CliRunner.Run("", "average", "--output", setup.Folder.File("weighted"), "--weights", "1,3", first, second);
+        Assert.True(weighted.Exit == 0, weighted.Err);
+        using (SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
+               mean = SafetensorsFile.Open(setup.Folder.File("weighted/model.safetensors")))
+        {
+            foreach (var tensor in a.Tensors)
+            {
+                using var scope = NewDisposeScope();
+                Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
+                // (1·x + 3·y) / 4 in float64, rounded once to float32.
+                Assert.True(((x + 3 * y) / 4).to_type(ScalarType.Float32).eq(TorchTensors.Read(mean, tensor.Name)).all().item<bool>(), tensor.Name);
+            }
+        }
+
+        string wrongCount = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "1,2,3", first, second).AssertOneLineError();
+        Assert.Contains("3 weights for 2 checkpoints", wrongCount);
+        string zero = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "0,0", first, second).AssertOneLineError();
+        Assert.Contains("sum to 0", zero);
+        string negative = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "2,-1", first, second).AssertOneLineError();
+        Assert.Contains("-1", negative);
+        Assert.False(Directory.Exists(setup.Folder.File("bad")));
     }
 
     [Fact]
@@ -238,7 +268,7 @@ public sealed class PretrainCommandTests
         using var folder = new TempFolder();
         using var bert = TempFolder.FromReference("bert");
         using var nomic = TempFolder.FromReference("nomic_bert");
-        string error = CliRunner.Run("", "average-checkpoints", "--output", folder.File("mean"), bert.Path, nomic.Path).AssertOneLineError();
+        string error = CliRunner.Run("", "average", "--output", folder.File("mean"), bert.Path, nomic.Path).AssertOneLineError();
         Assert.Contains("different models", error);
         Assert.False(File.Exists(folder.File("mean/model.safetensors")));
     }

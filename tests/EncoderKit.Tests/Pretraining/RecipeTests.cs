@@ -98,7 +98,7 @@ public sealed class RecipeTests
     [Fact]
     public void TheShippedRecipesParse()
     {
-        string recipes = Path.Combine(RepositoryRoot(), "recipes");
+        string recipes = Path.Combine(RepositoryRoot(), "examples", "recipes");
         string[] files = Directory.GetFiles(recipes, "*.json");
         Assert.Equal(4, files.Length);
         foreach (string file in files)
