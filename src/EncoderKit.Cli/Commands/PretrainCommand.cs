@@ -106,8 +106,7 @@ static class PretrainCommand
 
     static void Run(CliInvocation cli, PretrainRecipe recipe, int? threads, CancellationToken cancellationToken)
     {
-        foreach (var (field, why) in recipe.Unverified)
-            cli.Error.WriteLine(field == "_unverified" ? $"encoderkit: note: the recipe marks values as unverified: {why}" : $"encoderkit: note: the recipe's {field} is unverified: {why}");
+        NoteUnverified(cli, recipe);
         var checkpoints = new CheckpointFolders(recipe.Output, recipe.SaveTotalLimit);
         string? resumeFrom = recipe.Resume
             ? checkpoints.Latest() ?? throw new EncoderKitException(ErrorKind.MissingFile, "no checkpoint to resume from", recipe.Output, "resume")
@@ -211,6 +210,13 @@ static class PretrainCommand
             cli.Out.WriteLine($"averaged {string.Join(", ", newest.Select(Path.GetFileName))} into {averaged}");
         }
         cli.Out.WriteLine($"saved the model to {recipe.Output}");
+    }
+
+    /// <summary>The values the recipe file marks as not checked against its model card, one note each, before any compute is spent.</summary>
+    internal static void NoteUnverified(CliInvocation cli, PretrainRecipe recipe)
+    {
+        foreach (var (field, why) in recipe.Unverified)
+            cli.Error.WriteLine(field == "_unverified" ? $"encoderkit: note: the recipe marks values as unverified: {why}" : $"encoderkit: note: the recipe's {field} is unverified: {why}");
     }
 
     /// <summary>

@@ -107,7 +107,13 @@ public sealed class RecipeTests
             Assert.True(recipe.MaxSteps > 0, file);
             string text = File.ReadAllText(file);
             Assert.Contains("\"_source\"", text);
+            // What is not checked against the model card is named field by field, and those are real fields.
+            Assert.Equal(text.Contains("\"_unverified\"", StringComparison.Ordinal), recipe.Unverified.Count > 0);
+            Assert.All(recipe.Unverified.Keys, field => Assert.Contains(field, PretrainRecipe.Fields.Select(f => f.Name)));
         }
+        Assert.Equal(["batch_size", "learning_rate", "min_lr"],
+            PretrainRecipe.Load(Path.Combine(recipes, "tohokunlp-bert-alpha.json"), NoOverrides).Unverified.Keys.Order());
+        Assert.Equal(["curriculum"], PretrainRecipe.Load(Path.Combine(recipes, "retrieva-bert-1.3b.json"), NoOverrides).Unverified.Keys);
     }
 
     internal static string RepositoryRoot()
