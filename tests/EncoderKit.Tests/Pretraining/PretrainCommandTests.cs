@@ -247,30 +247,43 @@ public sealed class PretrainCommandTests
         Assert.Contains("mlm_probability", nsp);
     }
 
+    /// <summary>Checkpoints 2 and 4 of a short run with a large learning rate, so that they differ.</summary>
+    static (string First, string Second) TwoCheckpoints(Setup setup)
+    {
+        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
+        Assert.True(run.Exit == 0, run.Err);
+        return (setup.Folder.File("out/checkpoint-2"), setup.Folder.File("out/checkpoint-4"));
+    }
+
+    /// <summary>
+    /// Asserts that every tensor of <paramref name="averaged"/> is <paramref name="expected"/> of the two checkpoints' tensors
+    /// in float64, rounded once to float32: exactly what the file must hold. Returns how many tensors differ between the two.
+    /// </summary>
+    static int AssertEachTensor(string first, string second, string averaged, Func<Tensor, Tensor, Tensor> expected)
+    {
+        using SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
+            result = SafetensorsFile.Open(Path.Combine(averaged, "model.safetensors"));
+        Assert.Equal(a.Tensors.Select(t => t.Name).Order(), result.Tensors.Select(t => t.Name).Order());
+        int differing = 0;
+        foreach (var tensor in a.Tensors)
+        {
+            using var scope = NewDisposeScope();
+            Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
+            if (!x.eq(y).all().item<bool>()) differing++;
+            Assert.True(expected(x, y).to_type(ScalarType.Float32).eq(TorchTensors.Read(result, tensor.Name)).all().item<bool>(), tensor.Name);
+        }
+        return differing;
+    }
+
     [Fact]
     public void AveragingTwoCheckpointsGivesTheirMeanAndCopiesGiveItBack()
     {
         using var setup = new Setup();
-        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
-        Assert.True(run.Exit == 0, run.Err);
-        string first = setup.Folder.File("out/checkpoint-2"), second = setup.Folder.File("out/checkpoint-4");
+        var (first, second) = TwoCheckpoints(setup);
         var averaged = CliRunner.Run("", "average", "--output", setup.Folder.File("mean"), first, second);
         Assert.True(averaged.Exit == 0, averaged.Err);
-        using (SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
-               mean = SafetensorsFile.Open(setup.Folder.File("mean/model.safetensors")))
-        {
-            Assert.Equal(a.Tensors.Select(t => t.Name).Order(), mean.Tensors.Select(t => t.Name).Order());
-            int differing = 0;
-            foreach (var tensor in a.Tensors)
-            {
-                using var scope = NewDisposeScope();
-                Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
-                if (!x.eq(y).all().item<bool>()) differing++;
-                // The float64 mean rounded once to float32: exactly what the file must hold.
-                Assert.True(((x + y) / 2).to_type(ScalarType.Float32).eq(TorchTensors.Read(mean, tensor.Name)).all().item<bool>(), tensor.Name);
-            }
-            Assert.True(differing > 10, "the two checkpoints should differ for the mean to mean something");
-        }
+        int differing = AssertEachTensor(first, second, setup.Folder.File("mean"), (x, y) => (x + y) / 2);
+        Assert.True(differing > 10, "the two checkpoints should differ for the mean to mean something");
         Assert.True(EncoderModel.Load(setup.Folder.File("mean"), new ComputeOptions()).Spec.Heads.Mlm is not null);
 
         var copies = CliRunner.Run("", "average", "--output", setup.Folder.File("same"), second, second, second);
@@ -282,22 +295,10 @@ public sealed class PretrainCommandTests
     public void WeightedAveragingGivesTheWeightedMeanAndBadWeightsAreNamed()
     {
         using var setup = new Setup();
-        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
-        Assert.True(run.Exit == 0, run.Err);
-        string first = setup.Folder.File("out/checkpoint-2"), second = setup.Folder.File("out/checkpoint-4");
+        var (first, second) = TwoCheckpoints(setup);
         var weighted = CliRunner.Run("", "average", "--output", setup.Folder.File("weighted"), "--weights", "1,3", first, second);
         Assert.True(weighted.Exit == 0, weighted.Err);
-        using (SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
-               mean = SafetensorsFile.Open(setup.Folder.File("weighted/model.safetensors")))
-        {
-            foreach (var tensor in a.Tensors)
-            {
-                using var scope = NewDisposeScope();
-                Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
-                // (1·x + 3·y) / 4 in float64, rounded once to float32.
-                Assert.True(((x + 3 * y) / 4).to_type(ScalarType.Float32).eq(TorchTensors.Read(mean, tensor.Name)).all().item<bool>(), tensor.Name);
-            }
-        }
+        Assert.True(AssertEachTensor(first, second, setup.Folder.File("weighted"), (x, y) => (x + 3 * y) / 4) > 10);
 
         string wrongCount = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "1,2,3", first, second).AssertOneLineError();
         Assert.Contains("3 weights for 2 checkpoints", wrongCount);

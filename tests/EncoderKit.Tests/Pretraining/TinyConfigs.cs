@@ -8,7 +8,7 @@ namespace EncoderKit.Tests.Pretraining;
 /// </summary>
 static class TinyConfigs
 {
-    public static readonly string[] Families = ["bert", "nomic_bert", "modernbert", "llama_enc", "retrieva_bert"];
+    public static IReadOnlyList<string> Families => [.. MaskedLmClass.Keys];
 
     /// <summary>
     /// initializer_range of the tiny models other than BERT's. Measured on the toy corpus (300 steps, lr 2e-3): at their
@@ -21,6 +21,12 @@ static class TinyConfigs
     /// </summary>
     public const double WideInit = 0.2;
 
+    static readonly Dictionary<string, string> MaskedLmClass = new()
+    {
+        ["bert"] = "BertForMaskedLM", ["nomic_bert"] = "NomicBertForPreTraining", ["modernbert"] = "ModernBertForMaskedLM",
+        ["llama_enc"] = "LlamaEncForMaskedLM", ["retrieva_bert"] = "RetrievaBertForMaskedLM",
+    };
+
     /// <param name="padId">The tokenizer's padding id: the embedding row the family's init zeroes.</param>
     /// <param name="clsId">[CLS]/BOS, for the families whose config names it.</param>
     /// <param name="sepId">[SEP]/EOS, likewise.</param>
@@ -29,49 +35,19 @@ static class TinyConfigs
         JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(ReferenceData.Model(family), "config.json")))!.AsObject();
         config["vocab_size"] = vocabSize;
         config["torch_dtype"] = "float32";
-        switch (family)
+        config["pad_token_id"] = padId;
+        config["architectures"] = new JsonArray(architecture ?? MaskedLmClass[family]);
+        if (family != "bert") config["initializer_range"] = WideInit;
+        // The families whose config names the sequence's special tokens, and the shapes that differ from 2 layers of 64.
+        (string Key, JsonNode Value)[] changes = family switch
         {
-            case "bert":
-                config["pad_token_id"] = padId;
-                config["architectures"] = new JsonArray(architecture ?? "BertForMaskedLM");
-                break;
-            case "nomic_bert":
-                config["pad_token_id"] = padId;
-                config["initializer_range"] = WideInit;
-                config["architectures"] = new JsonArray(architecture ?? "NomicBertForPreTraining");
-                break;
-            case "modernbert":
-                config["initializer_range"] = WideInit;
-                config["num_hidden_layers"] = 2;
-                config["global_attn_every_n_layers"] = 2;
-                config["pad_token_id"] = padId;
-                config["bos_token_id"] = clsId;
-                config["cls_token_id"] = clsId;
-                config["eos_token_id"] = sepId;
-                config["sep_token_id"] = sepId;
-                config["architectures"] = new JsonArray(architecture ?? "ModernBertForMaskedLM");
-                break;
-            case "llama_enc":
-                config["initializer_range"] = WideInit;
-                config["hidden_size"] = 64;
-                config["intermediate_size"] = 128;
-                config["num_attention_heads"] = 4;
-                config["num_key_value_heads"] = 2;
-                config["pad_token_id"] = padId;
-                config["bos_token_id"] = clsId;
-                config["eos_token_id"] = sepId;
-                config["architectures"] = new JsonArray(architecture ?? "LlamaEncForMaskedLM");
-                break;
-            case "retrieva_bert":
-                config["pad_token_id"] = padId;
-                config["initializer_range"] = WideInit;
-                config["hidden_dropout_prob"] = 0.0;
-                config["attention_probs_dropout_prob"] = 0.0;
-                config["architectures"] = new JsonArray(architecture ?? "RetrievaBertForMaskedLM");
-                break;
-            default:
-                throw new ArgumentException($"no tiny config for {family}", nameof(family));
-        }
+            "modernbert" => [("num_hidden_layers", 2), ("global_attn_every_n_layers", 2), ("bos_token_id", clsId), ("cls_token_id", clsId), ("eos_token_id", sepId), ("sep_token_id", sepId)],
+            "llama_enc" => [("hidden_size", 64), ("intermediate_size", 128), ("num_attention_heads", 4), ("num_key_value_heads", 2), ("bos_token_id", clsId), ("eos_token_id", sepId)],
+            // No dropout, as the other pre-norm families here (MegatronBert's default is 0.1).
+            "retrieva_bert" => [("hidden_dropout_prob", 0.0), ("attention_probs_dropout_prob", 0.0)],
+            _ => [],
+        };
+        foreach (var (key, value) in changes) config[key] = value;
         return config;
     }
 }
