@@ -18,8 +18,10 @@ namespace EncoderKit.Cli.Commands;
 /// from scratch (--config) or continued (--model), every <see cref="PretrainRecipe"/> field an option overriding the
 /// recipe. The loop is here, in one place, until the shared training loop replaces it: per optimizer step, the
 /// curriculum's stage → packed sequences → masking → <see cref="Trainer{TBatch}"/>.TrainStep; a checkpoint every
-/// save_steps holding the trainer's state and the packing position. Masking needs no saved state: each row's draws
-/// come from a generator seeded by (seed, step, row), so a resumed run masks exactly as the uninterrupted one.
+/// save_steps holding the trainer's state, the packing position and the schedule (a resumed run keeps the schedule it
+/// started with unless the recipe changes it); with eval_steps, the held-out MLM score on the step's log line. Masking
+/// needs no saved state: each row's draws come from a generator seeded by (seed, step, row), so a resumed run masks
+/// exactly as the uninterrupted one.
 /// </summary>
 static class PretrainCommand
 {
@@ -120,7 +122,9 @@ static class PretrainCommand
         CheckModel(model, recipe, data.Tokenizer);
 
         Directory.CreateDirectory(recipe.Output);
-        LearningRateSchedule schedule = resumeFrom is null ? recipe.Schedule : ScheduleOnResume(cli, recipe, ReadState(Path.Combine(resumeFrom, StateFile)));
+        string? statePath = resumeFrom is null ? null : Path.Combine(resumeFrom, StateFile);
+        JsonObject? state = statePath is null ? null : ReadState(statePath);
+        LearningRateSchedule schedule = state is null ? recipe.Schedule : ScheduleOnResume(cli, recipe, state);
         var options = new TrainerOptions(schedule)
         {
             WeightDecay = recipe.WeightDecay, GradientAccumulation = recipe.GradientAccumulation, MaxGradNorm = recipe.MaxGradNorm,
@@ -131,7 +135,7 @@ static class PretrainCommand
         if (resumeFrom is not null)
         {
             trainer.Resume(resumeFrom);
-            data.Packer.Position = ReadPosition(ReadState(Path.Combine(resumeFrom, StateFile)), Path.Combine(resumeFrom, StateFile));
+            data.Packer.Position = ReadPosition(state!, statePath!);
             cli.Error.WriteLine($"encoderkit: note: resumed from {resumeFrom} at step {trainer.Step}");
         }
         if (data.HeldOut is { } heldOut)

@@ -30,6 +30,7 @@ public sealed class FamilyLearningTests
         Assert.All(lines, l => Assert.True(l["tokens_per_second"]!.GetValue<double>() > 0));
         double[] accuracy = [.. lines.Where(l => l["eval_mlm_accuracy"] is not null).Select(l => l["eval_mlm_accuracy"]!.GetValue<double>())];
         Assert.Equal(3, accuracy.Length);   // steps 100, 200, 300
+        Assert.All(lines.Where(l => l["eval_mlm_accuracy"] is not null), l => Assert.True(l["eval_loss"]!.GetValue<double>() is > 0 and < 10));
         // Chance is 1/27 over the real words; a model knowing only the fixed words ("the", "sat", "on", "likes", ".": 9 of
         // 13 positions) but guessing A and B plateaus near 0.77; copying A and B from their other mention lifts it above 0.9.
         Assert.True(accuracy[^1] > 0.85, $"{family}: held-out masked-token accuracy {string.Join(", ", accuracy.Select(a => a.ToString("F3")))}");

@@ -74,6 +74,30 @@ public sealed class RecipeTests
     }
 
     [Fact]
+    public void TheScheduleSpansMaxStepsUnlessScheduleStepsIsGiven()
+    {
+        var overrides = new Dictionary<string, string>
+        {
+            ["config"] = "c.json", ["tokenizer"] = "t", ["corpus"] = "c", ["output"] = "o", ["max_steps"] = "100", ["warmup_ratio"] = "0.1",
+            ["eval_steps"] = "25",
+        };
+        PretrainRecipe recipe = PretrainRecipe.Load(null, overrides);
+        Assert.Equal(100, recipe.Schedule.TrainingSteps);
+        Assert.Equal(10, recipe.Schedule.WarmupSteps);
+        Assert.False(recipe.ScheduleStepsGiven);
+        Assert.Equal(25, recipe.EvalSteps);
+        Assert.Equal(64, recipe.EvalSequences);
+        // The same recipe for a run that started with 200 steps: the ratio is of those.
+        Assert.Equal(recipe.Schedule with { TrainingSteps = 200, WarmupSteps = 20 }, recipe.ScheduleOver(200));
+
+        PretrainRecipe respanned = PretrainRecipe.Load(null, new Dictionary<string, string>(overrides) { ["schedule_steps"] = "300" });
+        Assert.True(respanned.ScheduleStepsGiven);
+        Assert.Equal(100, respanned.MaxSteps);
+        Assert.Equal(300, respanned.Schedule.TrainingSteps);
+        Assert.Equal(30, respanned.Schedule.WarmupSteps);
+    }
+
+    [Fact]
     public void AnOptionThatIsNotANumberIsNamed()
     {
         var e = Assert.Throws<EncoderKitException>(() => PretrainRecipe.Load(null, new Dictionary<string, string> { ["max_steps"] = "many" }));
