@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -67,13 +68,20 @@ public sealed class AdamW : IDisposable
             if (!states.TryGetValue(name, out State? state))
                 states[name] = state = new State(zeros_like(parameter).DetachFromDisposeScope(), zeros_like(parameter).DetachFromDisposeScope());
             state.Step++;
-            parameter.mul_(1 - lr * group.WeightDecay);
-            state.ExpAvg.lerp_(grad, 1 - beta1);
-            state.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
             double biasCorrection1 = 1 - Math.Pow(beta1, state.Step), biasCorrection2 = 1 - Math.Pow(beta2, state.Step);
-            // Python's bias_correction2 ** 0.5, which need not be the same double as Math.Sqrt's.
-            Tensor denominator = (state.ExpAvgSq.sqrt() / Math.Pow(biasCorrection2, 0.5)).add_(epsilon);
-            parameter.addcdiv_(state.ExpAvg, denominator, -(lr / biasCorrection1));
+            // Scalars held by `using` until the op returns: TorchSharp frees an implicitly converted Scalar in its finalizer,
+            // which can run while the native op still reads it (seen under the parallel test suite as "Unknown scalar type"
+            // and "Expected false to be true" from c10::Scalar in this method).
+            using Scalar decay = (1 - lr * group.WeightDecay).ToScalar(), beta2Scalar = beta2.ToScalar(),
+                squareShare = (1 - beta2).ToScalar(), epsilonScalar = epsilon.ToScalar(),
+                // Python's bias_correction2 ** 0.5, which need not be the same double as Math.Sqrt's.
+                correction2 = Math.Pow(biasCorrection2, 0.5).ToScalar(), stepSize = (-(lr / biasCorrection1)).ToScalar();
+            using Tensor gradShare = 1 - beta1;   // lerp_ takes its weight as a tensor, as the implicit conversion made it
+            parameter.mul_(decay);
+            state.ExpAvg.lerp_(grad, gradShare);
+            state.ExpAvgSq.mul_(beta2Scalar).addcmul_(grad, grad, squareShare);
+            Tensor denominator = (state.ExpAvgSq.sqrt() / correction2).add_(epsilonScalar);
+            parameter.addcdiv_(state.ExpAvg, denominator, stepSize);
         }
     }
 
