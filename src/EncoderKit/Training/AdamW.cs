@@ -75,12 +75,13 @@ public sealed class AdamW : IDisposable
             using Scalar decay = (1 - lr * group.WeightDecay).ToScalar(), beta2Scalar = beta2.ToScalar(),
                 squareShare = (1 - beta2).ToScalar(), epsilonScalar = epsilon.ToScalar(),
                 // Python's bias_correction2 ** 0.5, which need not be the same double as Math.Sqrt's.
-                correction2 = Math.Pow(biasCorrection2, 0.5).ToScalar(), stepSize = (-(lr / biasCorrection1)).ToScalar();
+                correction2 = Math.Pow(biasCorrection2, 0.5).ToScalar(), stepSize = (-(lr / biasCorrection1)).ToScalar(),
+                one = 1.ToScalar();   // add_'s alpha: its default would be another implicit Scalar
             using Tensor gradShare = 1 - beta1;   // lerp_ takes its weight as a tensor, as the implicit conversion made it
             parameter.mul_(decay);
             state.ExpAvg.lerp_(grad, gradShare);
             state.ExpAvgSq.mul_(beta2Scalar).addcmul_(grad, grad, squareShare);
-            Tensor denominator = (state.ExpAvgSq.sqrt() / correction2).add_(epsilonScalar);
+            Tensor denominator = (state.ExpAvgSq.sqrt() / correction2).add_(epsilonScalar, one);
             parameter.addcdiv_(state.ExpAvg, denominator, stepSize);
         }
     }
