@@ -22,7 +22,7 @@ namespace EncoderKit.Bench;
 static class FamilyBench
 {
     /// <summary>answerdotai/ModernBERT-base's shape (config.json of the published checkpoint).</summary>
-    const string ModernBertBase = """
+    internal const string ModernBertBase = """
         {"model_type": "modernbert", "architectures": ["ModernBertModel"], "hidden_size": 768, "num_hidden_layers": 22,
          "num_attention_heads": 12, "intermediate_size": 1152, "vocab_size": 50368, "max_position_embeddings": 8192,
          "local_attention": 128, "global_attn_every_n_layers": 3, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0,

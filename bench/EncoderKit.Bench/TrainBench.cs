@@ -49,8 +49,7 @@ static class TrainBench
                 Tensor labels = ids.masked_fill(rand(batch, length) >= 0.15, TaskLoss.IgnoreIndex);
                 double perStep = Measure.SecondsPerRun(() => trainer.TrainStep([(ids, labels)]), minRuns: steps, minSeconds: 0);
                 double tokens = (double)batch * length;
-                double flops = 3 * batch * (ForwardBench.FlopsPerSequence(model.Spec, length) + 2.0 * length * model.Spec.Hidden * model.Spec.Embeddings.VocabSize);
-                double achieved = flops / perStep / 1e9;
+                double achieved = StepFlops(model.Spec, batch, length) / perStep / 1e9;
                 Console.WriteLine($"{dtype,-5} {batch,5} {length,6} {perStep,8:F2} {tokens / perStep,9:F0} {achieved,8:F1} {achieved / ceilings[dtype],10:P0} {Measure.PeakRssMiB(),5:F0} MiB");
             }
         }
@@ -63,8 +62,12 @@ static class TrainBench
         return ConfigJson.Parse(root.ToJsonString(), "bert-base MLM (built in)");
     }
 
+    /// <summary>Matmul FLOPs of one MLM training step: 3 × (encoder forward + the MLM decoder over every position).</summary>
+    internal static double StepFlops(EncoderSpec spec, int batch, int length) =>
+        3.0 * batch * (ForwardBench.FlopsPerSequence(spec, length) + 2.0 * length * spec.Hidden * spec.Embeddings.VocabSize);
+
     // The shape of bert-base's MLP up-projection over a 8×512 batch: big enough to reach the GEMM's steady rate.
-    static double GemmGflops(ScalarType dtype)
+    internal static double GemmGflops(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         Tensor a = randn(4096, 768).to_type(dtype), b = randn(768, 3072).to_type(dtype);

@@ -23,6 +23,7 @@ static class MaskPreviewCommand
             int n = parsed.GetValue(count);
             if (n < 1) throw new EncoderKitException(ErrorKind.BadInput, $"{n} is not ≥ 1", field: "--count");
             PretrainRecipe loaded = recipe.Load(parsed);
+            PretrainCommand.NoteUnverified(cli, loaded);
             using var data = new PretrainCommand.TrainingData(loaded);
             for (int i = 0; i < n; i++)
             {

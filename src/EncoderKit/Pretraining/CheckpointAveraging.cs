@@ -14,7 +14,7 @@ public static class CheckpointAveraging
 {
     /// <summary>
     /// Writes into <paramref name="output"/> the mean of the model.safetensors of <paramref name="checkpoints"/> (Hugging
-    /// Face folders), weighted by <paramref name="weights"/> (uniform when null; normalised to sum 1), with config.json and
+    /// Face folders), weighted by <paramref name="weights"/> (uniform when null; each ≥ 0, normalised to sum 1), with config.json and
     /// the tokenizer files of the first. Optimizer and trainer states are not carried over.
     /// </summary>
     /// <exception cref="EncoderKitException">Fewer than one checkpoint, bad weights, or checkpoints whose tensor names, shapes or dtypes differ.</exception>
@@ -22,9 +22,15 @@ public static class CheckpointAveraging
     {
         if (checkpoints.Count == 0) throw new EncoderKitException(ErrorKind.BadInput, "no checkpoints to average", field: "checkpoints");
         weights ??= [.. checkpoints.Select(_ => 1.0)];
-        if (weights.Count != checkpoints.Count || weights.Any(w => !(w > 0) || double.IsInfinity(w)))
-            throw new EncoderKitException(ErrorKind.BadInput, $"{weights.Count} weights for {checkpoints.Count} checkpoints, each must be > 0", field: "weights");
+        if (weights.Count != checkpoints.Count)
+            throw new EncoderKitException(ErrorKind.BadInput, $"{weights.Count} weights for {checkpoints.Count} checkpoints: give one weight per checkpoint", field: "weights");
+        foreach (double weight in weights)
+        {
+            if (!(weight >= 0) || double.IsInfinity(weight))
+                throw new EncoderKitException(ErrorKind.BadInput, $"weight {weight} is not a finite number ≥ 0", field: "weights");
+        }
         double total = weights.Sum();
+        if (!(total > 0)) throw new EncoderKitException(ErrorKind.BadInput, "the weights sum to 0: there is nothing to average", field: "weights");
         string[] paths = [.. checkpoints.Select(c => Directory.Exists(c) ? Path.Combine(c, CheckpointWeights.SingleFileName) : c)];
         var files = new List<SafetensorsFile>();
         try

@@ -54,6 +54,7 @@ public sealed record PretrainRecipe
         new("warmup_ratio", RecipeFieldKind.Number, "Warmup as a fraction of max_steps, instead of warmup_steps"),
         new("min_lr", RecipeFieldKind.Number, "Floor of cosine_with_min_lr and warmup_stable_decay; polynomial's end rate (linear decay to it, Megatron's min_lr)"),
         new("decay_steps", RecipeFieldKind.Integer, "warmup_stable_decay's decay steps"),
+        new("schedule_steps", RecipeFieldKind.Integer, "The steps the schedule spans (default: max_steps; a resumed run keeps the span it started with unless the recipe changes the schedule)"),
         new("weight_decay", RecipeFieldKind.Number, "AdamW weight decay (default 0.01)"),
         new("max_grad_norm", RecipeFieldKind.Number, "Gradient clipping by global norm (default 1.0; 0 for none)"),
         new("mlm_probability", RecipeFieldKind.Number, "Share of tokens chosen for prediction (default 0.15)"),
@@ -64,6 +65,8 @@ public sealed record PretrainRecipe
         new("save_steps", RecipeFieldKind.Integer, "Checkpoint every N steps (default 500)"),
         new("save_total_limit", RecipeFieldKind.Integer, "Checkpoints kept (default 2)"),
         new("average_last", RecipeFieldKind.Integer, "At the end, average the last K checkpoints into output/averaged"),
+        new("eval_steps", RecipeFieldKind.Integer, "Every N steps, MLM loss and accuracy on held-out sequences (eval_loss, eval_mlm_accuracy in train_log.jsonl)"),
+        new("eval_sequences", RecipeFieldKind.Integer, "Held-out sequences for eval_steps (default 64): the corpus's last documents, packed at the first stage's length, which training never sees"),
         new("log_steps", RecipeFieldKind.Integer, "Print a progress line every N steps (default 10; train_log.jsonl has every step)"),
         new("dtype", RecipeFieldKind.Text, "float32 or bfloat16 weights (default float32)"),
         new("resume", RecipeFieldKind.Flag, "Continue from the newest checkpoint in the output folder"),
@@ -80,6 +83,12 @@ public sealed record PretrainRecipe
     public required LengthCurriculum Curriculum { get; init; }
     public bool NextSentencePrediction { get; init; }
     public required LearningRateSchedule Schedule { get; init; }
+
+    /// <summary>schedule_steps was given: the schedule's span is the recipe's even when a resumed run started with another.</summary>
+    public bool ScheduleStepsGiven { get; init; }
+
+    /// <summary>warmup_ratio, when the warmup is a fraction of the schedule's span rather than a step count.</summary>
+    public double? WarmupRatio { get; init; }
     public double WeightDecay { get; init; } = 0.01;
     public double? MaxGradNorm { get; init; } = 1.0;
     public MaskingOptions Masking { get; init; } = new();
@@ -87,9 +96,27 @@ public sealed record PretrainRecipe
     public long SaveSteps { get; init; } = 500;
     public int SaveTotalLimit { get; init; } = 2;
     public int? AverageLast { get; init; }
+    public long? EvalSteps { get; init; }
+    public int EvalSequences { get; init; } = 64;
     public int LogSteps { get; init; } = 10;
     public string Dtype { get; init; } = "float32";
     public bool Resume { get; init; }
+
+    /// <summary>
+    /// The "_unverified" comment of the recipe file: field → why its value is not checked against the model card (or
+    /// "_unverified" → the whole comment when it is a string); a run prints each as a note.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unverified { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The recipe's schedule spanning <paramref name="steps"/> steps (a warmup_ratio is a share of them): what the recipe
+    /// says for a run that started with that span, to compare with the schedule a checkpoint holds.
+    /// </summary>
+    public LearningRateSchedule ScheduleOver(long steps) => Schedule with
+    {
+        TrainingSteps = steps,
+        WarmupSteps = WarmupRatio is { } ratio ? LearningRateSchedule.WarmupStepsFromRatio(ratio, steps) : Schedule.WarmupSteps,
+    };
 
     /// <summary>
     /// The recipe in <paramref name="recipeFile"/> (none: every field from <paramref name="overrides"/>), each field of
@@ -99,6 +126,7 @@ public sealed record PretrainRecipe
     public static PretrainRecipe Load(string? recipeFile, IReadOnlyDictionary<string, string> overrides)
     {
         var values = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        var unverified = new Dictionary<string, string>(StringComparer.Ordinal);
         var known = Fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         if (recipeFile is not null)
         {
@@ -107,6 +135,7 @@ public sealed record PretrainRecipe
             string folder = Path.GetDirectoryName(Path.GetFullPath(recipeFile))!;
             foreach (var (name, value) in root)
             {
+                if (name == "_unverified") ReadUnverified(value, unverified);
                 if (name.StartsWith('_')) continue;
                 if (!known.TryGetValue(name, out RecipeField? field))
                     throw new EncoderKitException(ErrorKind.BadConfig, $"unknown field; the fields are {string.Join(", ", Fields.Select(f => f.Name))}", recipeFile, name);
@@ -121,7 +150,17 @@ public sealed record PretrainRecipe
                 : throw new EncoderKitException(ErrorKind.BadInput, "unknown recipe field", field: name);
             values[name] = FromText(field, text);
         }
-        return new Reader(values, recipeFile).Build();
+        return new Reader(values, recipeFile).Build() with { Unverified = unverified };
+    }
+
+    // A comment, but one a run repeats: {"field": "why"} or a string.
+    static void ReadUnverified(JsonNode? value, Dictionary<string, string> unverified)
+    {
+        if (value is JsonObject fields)
+        {
+            foreach (var (field, why) in fields) unverified[field] = why?.ToString() ?? "";
+        }
+        else if (value is not null) unverified["_unverified"] = value.ToString();
     }
 
     static JsonNode FromText(RecipeField field, string text)
@@ -198,7 +237,8 @@ public sealed record PretrainRecipe
                     throw Bad("gradient_accumulation", $"a batch of {stage.BatchSize} sequences does not split into {accumulation} micro-batches");
             }
             long maxSteps = Integer("max_steps", 1) ?? (values.ContainsKey("curriculum") ? curriculum.TotalSteps : throw Bad("max_steps", "missing (or give a curriculum)"));
-            LearningRateSchedule schedule = Schedule(maxSteps);
+            long? scheduleSteps = Integer("schedule_steps", 1);
+            LearningRateSchedule schedule = Schedule(scheduleSteps ?? maxSteps);
             var masking = new MaskingOptions
             {
                 MlmProbability = Number("mlm_probability") ?? 0.15,
@@ -247,6 +287,10 @@ public sealed record PretrainRecipe
                 SaveSteps = Integer("save_steps", 1) ?? 500,
                 SaveTotalLimit = saveTotalLimit,
                 AverageLast = averageLast,
+                EvalSteps = Integer("eval_steps", 1),
+                EvalSequences = Int("eval_sequences", 1) ?? 64,
+                ScheduleStepsGiven = scheduleSteps is not null,
+                WarmupRatio = Number("warmup_ratio"),
                 LogSteps = Int("log_steps", 1) ?? 10,
                 Dtype = dtype,
                 Resume = Flag("resume"),

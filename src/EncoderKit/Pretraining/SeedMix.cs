@@ -1,12 +1,12 @@
 namespace EncoderKit.Pretraining;
 
 /// <summary>
-/// Seeds for the run's independent random streams (epoch order, NSP pairs, masking) from the run seed and counters,
+/// Seeds for the run's independent random streams (epoch order, NSP pairs, masking, the held-out sequences' masks) from the run seed and counters,
 /// so each draw is a pure function of where it happens: nothing to checkpoint, identical after a resume.
 /// </summary>
 static class SeedMix
 {
-    public const long EpochOrder = 1, SentencePairs = 2, Masking = 3;
+    public const long EpochOrder = 1, SentencePairs = 2, Masking = 3, HeldOut = 4;
 
     /// <summary>SplitMix64's finaliser folded over the values: distinct inputs give unrelated seeds.</summary>
     public static long Of(long seed, long stream, long a, long b = 0)

@@ -23,6 +23,9 @@ public enum PackingMode
     NextSentencePairs,
 }
 
+/// <summary>Consecutive documents of a corpus, by index: what a packer draws from (training leaves a held-out slice to evaluation).</summary>
+public readonly record struct DocumentSlice(long First, long Count);
+
 /// <summary>Where a packer is in the corpus: epoch, document (its place in the epoch's order) and token within it.</summary>
 public sealed record PackingPosition(long Epoch, long DocumentInOrder, int TokenInDocument, long SequenceInEpoch)
 {
@@ -38,15 +41,20 @@ public sealed record PackingPosition(long Epoch, long DocumentInOrder, int Token
 public sealed class SequencePacker
 {
     readonly PreparedCorpus corpus;
+    readonly DocumentSlice documents;
     readonly PackingMode mode;
     readonly long seed;
     readonly int clsId, sepId, padId;
     int[]? order;
     long orderEpoch = -1;
 
-    public SequencePacker(PreparedCorpus corpus, PackingMode mode, long seed, int clsId, int sepId, int padId)
+    /// <param name="documents">The documents packed (default: all of the corpus).</param>
+    public SequencePacker(PreparedCorpus corpus, PackingMode mode, long seed, int clsId, int sepId, int padId, DocumentSlice? documents = null)
     {
-        if (corpus.DocumentCount > int.MaxValue) throw new EncoderKitException(ErrorKind.BadInput, $"{corpus.DocumentCount} documents; at most {int.MaxValue}", corpus.Folder);
+        this.documents = documents ?? new DocumentSlice(0, corpus.DocumentCount);
+        if (this.documents.First < 0 || this.documents.Count < 1 || this.documents.First + this.documents.Count > corpus.DocumentCount)
+            throw new ArgumentOutOfRangeException(nameof(documents), this.documents, $"not a non-empty slice of the corpus's {corpus.DocumentCount} documents");
+        if (this.documents.Count > int.MaxValue) throw new EncoderKitException(ErrorKind.BadInput, $"{this.documents.Count} documents; at most {int.MaxValue}", corpus.Folder);
         this.corpus = corpus;
         this.mode = mode;
         this.seed = seed;
@@ -62,7 +70,7 @@ public sealed class SequencePacker
     {
         int minimum = mode == PackingMode.Fill ? 3 : 5;
         if (length < minimum) throw new EncoderKitException(ErrorKind.BadInput, $"sequence length {length} leaves no room for tokens (at least {minimum})", field: "seq_len");
-        if (Position.DocumentInOrder >= corpus.DocumentCount) Position = new PackingPosition(Position.Epoch + 1, 0, 0, 0);
+        if (Position.DocumentInOrder >= documents.Count) Position = new PackingPosition(Position.Epoch + 1, 0, 0, 0);
         var builder = new SequenceBuilder(length, padId);
         builder.AddSpecial(clsId, 0);
         PackedSequence sequence = mode == PackingMode.Fill ? Fill(builder, length) : Pair(builder, length);
@@ -75,7 +83,7 @@ public sealed class SequencePacker
     {
         if (orderEpoch != epoch)
         {
-            order = new DataOrderGenerator(SeedMix.Of(seed, SeedMix.EpochOrder, epoch)).Permutation((int)corpus.DocumentCount);
+            order = new DataOrderGenerator(SeedMix.Of(seed, SeedMix.EpochOrder, epoch)).Permutation((int)documents.Count);
             orderEpoch = epoch;
         }
         return order!;
@@ -89,7 +97,7 @@ public sealed class SequencePacker
         bool endsWithSeparator = false;
         while (document < epochOrder.Length && builder.Count < length - 1)
         {
-            uint[] tokens = corpus.Document(epochOrder[document]);
+            uint[] tokens = corpus.Document(documents.First + epochOrder[document]);
             int take = Math.Min(tokens.Length - offset, length - 1 - builder.Count);
             builder.AddTokens(tokens.AsSpan(offset, take), 0);
             endsWithSeparator = false;
@@ -113,7 +121,7 @@ public sealed class SequencePacker
     {
         int[] epochOrder = Order(Position.Epoch);
         var random = new DataOrderGenerator(SeedMix.Of(seed, SeedMix.SentencePairs, Position.Epoch, Position.SequenceInEpoch));
-        uint[] tokens = corpus.Document(epochOrder[Position.DocumentInOrder]);
+        uint[] tokens = corpus.Document(documents.First + epochOrder[Position.DocumentInOrder]);
         int offset = Position.TokenInDocument, room = length - 3;
         int chunk = Math.Min(tokens.Length - offset, room);
         int aLength = chunk >= 2 ? 1 + (int)random.Next(chunk - 1) : chunk;
@@ -125,9 +133,9 @@ public sealed class SequencePacker
         {
             // create_pretraining_data: B from a random other document, as long as the room left; the tokens after A go back to the stream.
             int bRoom = room - aLength;
-            long other = corpus.DocumentCount == 1 ? 0 : random.Next(corpus.DocumentCount - 1);
-            if (corpus.DocumentCount > 1 && other >= epochOrder[Position.DocumentInOrder]) other++;
-            uint[] otherTokens = corpus.Document(other);
+            long other = documents.Count == 1 ? 0 : random.Next(documents.Count - 1);
+            if (documents.Count > 1 && other >= epochOrder[Position.DocumentInOrder]) other++;
+            uint[] otherTokens = corpus.Document(documents.First + other);
             int bLength = Math.Min(bRoom, otherTokens.Length);
             int start = (int)random.Next(otherTokens.Length - bLength + 1);
             builder.AddTokens(otherTokens.AsSpan(start, bLength), 1);

@@ -69,16 +69,19 @@ public sealed class AdamW : IDisposable
                 states[name] = state = new State(zeros_like(parameter).DetachFromDisposeScope(), zeros_like(parameter).DetachFromDisposeScope());
             state.Step++;
             double biasCorrection1 = 1 - Math.Pow(beta1, state.Step), biasCorrection2 = 1 - Math.Pow(beta2, state.Step);
-            // Scalars made by implicit conversion are freed by their finalizer, which can run while libtorch still reads
-            // them (a "toFloat" internal error under parallel tests): each lives in a using until its call has returned.
-            using Scalar decay = 1 - lr * group.WeightDecay, beta2Scalar = beta2, oneMinusBeta2 = 1 - beta2,
+            // Scalars held by `using` until the op returns: TorchSharp frees an implicitly converted Scalar in its finalizer,
+            // which can run while the native op still reads it (seen under the parallel test suite as "Unknown scalar type"
+            // and "Expected false to be true" from c10::Scalar in this method).
+            using Scalar decay = (1 - lr * group.WeightDecay).ToScalar(), beta2Scalar = beta2.ToScalar(),
+                squareShare = (1 - beta2).ToScalar(), epsilonScalar = epsilon.ToScalar(),
                 // Python's bias_correction2 ** 0.5, which need not be the same double as Math.Sqrt's.
-                biasCorrection2Root = Math.Pow(biasCorrection2, 0.5), epsilonScalar = epsilon, stepSize = -(lr / biasCorrection1);
+                correction2 = Math.Pow(biasCorrection2, 0.5).ToScalar(), stepSize = (-(lr / biasCorrection1)).ToScalar(),
+                one = 1.ToScalar();   // add_'s alpha: its default would be another implicit Scalar
+            using Tensor gradShare = 1 - beta1;   // lerp_ takes its weight as a tensor, as the implicit conversion made it
             parameter.mul_(decay);
-            // lerp_'s weight is a tensor (the implicit one joins this method's dispose scope, which keeps it alive).
-            state.ExpAvg.lerp_(grad, 1 - beta1);
-            state.ExpAvgSq.mul_(beta2Scalar).addcmul_(grad, grad, oneMinusBeta2);
-            Tensor denominator = state.ExpAvgSq.sqrt().div_(biasCorrection2Root).add_(epsilonScalar);
+            state.ExpAvg.lerp_(grad, gradShare);
+            state.ExpAvgSq.mul_(beta2Scalar).addcmul_(grad, grad, squareShare);
+            Tensor denominator = (state.ExpAvgSq.sqrt() / correction2).add_(epsilonScalar, one);
             parameter.addcdiv_(state.ExpAvg, denominator, stepSize);
         }
     }

@@ -112,7 +112,11 @@ public sealed class Trainer<TBatch> : IDisposable
     public RandomStates Random { get; }
 
     /// <summary>One optimizer step over <see cref="TrainerOptions.GradientAccumulation"/> micro-batches, in training mode.</summary>
-    public StepRecord TrainStep(IReadOnlyList<TBatch> microBatches)
+    /// <param name="moreLogFields">
+    /// Fields the loop adds to the step's log line (throughput, an evaluation of the updated weights), computed after the
+    /// step and before its line is written.
+    /// </param>
+    public StepRecord TrainStep(IReadOnlyList<TBatch> microBatches, Func<StepRecord, IReadOnlyList<(string Name, double Value)>>? moreLogFields = null)
     {
         if (microBatches.Count != accumulation.MicroBatches)
             throw new ArgumentException($"{microBatches.Count} micro-batches for a step that accumulates {accumulation.MicroBatches}", nameof(microBatches));
@@ -135,7 +139,8 @@ public sealed class Trainer<TBatch> : IDisposable
         RoundMastersIntoCompute();
         Step++;
         var record = new StepRecord(Step, loss, learningRate, gradNorm);
-        if (options.LogFile is not null) AppendLog(options.LogFile, record);
+        IReadOnlyList<(string Name, double Value)> more = moreLogFields?.Invoke(record) ?? [];
+        if (options.LogFile is not null) AppendLog(options.LogFile, record, more);
         return record;
     }
 
@@ -158,7 +163,7 @@ public sealed class Trainer<TBatch> : IDisposable
         foreach (var (parameter, master) in mixedPairs) parameter.copy_(master);
     }
 
-    static void AppendLog(string path, StepRecord record)
+    static void AppendLog(string path, StepRecord record, IReadOnlyList<(string Name, double Value)> more)
     {
         using var stream = new FileStream(path, FileMode.Append, FileAccess.Write);
         using (var writer = new Utf8JsonWriter(stream))
@@ -168,6 +173,7 @@ public sealed class Trainer<TBatch> : IDisposable
             writer.WriteNumber("loss", record.Loss);
             writer.WriteNumber("learning_rate", record.LearningRate);
             writer.WriteNumber("grad_norm", record.GradNorm);
+            foreach (var (name, value) in more) writer.WriteNumber(name, value);
             writer.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');

@@ -15,24 +15,22 @@ namespace EncoderKit.Tests.Pretraining;
 [Collection(GlobalRandomCollection.Name)]
 public sealed class PretrainCommandTests
 {
-    static readonly string[] Animals = ["cat", "dog", "bird", "fish"], Places = ["mat", "rug", "bed", "box"];
+    internal static readonly string[] Animals = ["cat", "dog", "bird", "fish"], Places = ["mat", "rug", "bed", "box"];
 
-    sealed class Setup : IDisposable
+    /// <summary>The toy corpus prepared with a 32-token WordPiece vocabulary ([PAD] 0, [CLS] 2, [SEP] 3, [MASK] 4), and a tiny model's config.</summary>
+    internal sealed class Setup : IDisposable
     {
         public TempFolder Folder { get; } = new();
         public string Tokenizer => Folder.File("tokenizer");
         public string Config => Folder.File("config.json");
         public string Corpus => Folder.File("corpus");
 
-        public Setup(string architecture = "BertForMaskedLM")
+        public Setup(string? architecture = null, string family = "bert")
         {
             Directory.CreateDirectory(Tokenizer);
             File.WriteAllLines(Path.Combine(Tokenizer, "vocab.txt"),
                 ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "sat", "on", "likes", ".", .. Animals, .. Places]);
-            JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(ReferenceData.Model("bert"), "config.json")))!.AsObject();
-            config["vocab_size"] = 32;
-            config["architectures"] = new JsonArray(architecture);
-            File.WriteAllText(Config, config.ToJsonString());
+            File.WriteAllText(Config, TinyConfigs.For(family, vocabSize: 32, padId: 0, clsId: 2, sepId: 3, architecture).ToJsonString());
             var random = new Random(4);
             File.WriteAllLines(Folder.File("corpus.txt"), Enumerable.Range(0, 300).Select(_ =>
             {
@@ -50,7 +48,7 @@ public sealed class PretrainCommandTests
         public void Dispose() => Folder.Dispose();
     }
 
-    static List<(long Step, double Loss)> Losses(string output) =>
+    internal static List<(long Step, double Loss)> Losses(string output) =>
         [.. File.ReadAllLines(Path.Combine(output, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!).Select(n => (n["step"]!.GetValue<long>(), n["loss"]!.GetValue<double>()))];
 
     [Fact]
@@ -101,6 +99,54 @@ public sealed class PretrainCommandTests
         Assert.Equal(expected, Losses(resumedOut));
         using SafetensorsFile a = SafetensorsFile.Open(Path.Combine(straightOut, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(resumedOut, "model.safetensors"));
         foreach (var tensor in a.Tensors) Assert.True(a.Bytes(tensor.Name).SequenceEqual(b.Bytes(tensor.Name)), tensor.Name);
+    }
+
+    /// <summary>
+    /// A run of 20 steps extended to 30 by --resume --max-steps 30: the learning rates of steps 21–30 are those of the
+    /// schedule the run started with (polynomial decay over 20 steps to min_lr 1e-4, then min_lr), unless the resumed
+    /// recipe changes the schedule: --schedule-steps 30 re-spans it, a new min_lr replaces it.
+    /// </summary>
+    [Fact]
+    public void ResumeWithMoreStepsExtendsTheRunOnItsOriginalSchedule()
+    {
+        using var setup = new Setup();
+        string[] recipe = ["--batch-size", "4", "--seq-len", "16", "--scheduler", "polynomial", "--learning-rate", "1e-3", "--min-lr", "1e-4", "--warmup-steps", "2",
+            "--save-steps", "10", "--save-total-limit", "5"];
+        var first = setup.Pretrain("kept", [.. recipe, "--max-steps", "20"]);
+        Assert.True(first.Exit == 0, first.Err);
+        foreach (string copy in (string[])["respanned", "changed"])
+            CopyFolder(setup.Folder.File("kept"), setup.Folder.File(copy));
+
+        // transformers' get_polynomial_decay_schedule_with_warmup, power 1: linear warmup, then linear from 1e-3 to lr_end.
+        static double Polynomial(long step, long span, double end) => step < 2 ? 1e-3 * step / 2
+            : step > span ? end : (1e-3 - end) * (1 - (double)(step - 2) / (span - 2)) + end;
+        static void AssertRates(string output, Func<long, double> expected)
+        {
+            var rates = File.ReadAllLines(Path.Combine(output, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!)
+                .Select(n => (Step: n["step"]!.GetValue<long>(), Rate: n["learning_rate"]!.GetValue<double>())).ToList();
+            Assert.Equal(Enumerable.Range(1, 30).Select(s => (long)s), rates.Select(r => r.Step));
+            foreach (var (step, rate) in rates) Assert.True(Math.Abs(rate - expected(step - 1)) <= 1e-12, $"step {step}: {rate}, expected {expected(step - 1)}");
+        }
+
+        var kept = setup.Pretrain("kept", [.. recipe, "--max-steps", "30", "--resume"]);
+        Assert.True(kept.Exit == 0, kept.Err);
+        Assert.Contains("stays the one the run started with", kept.Err);
+        AssertRates(setup.Folder.File("kept"), step => Polynomial(step, 20, 1e-4));
+
+        var respanned = setup.Pretrain("respanned", [.. recipe, "--max-steps", "30", "--schedule-steps", "30", "--resume"]);
+        Assert.True(respanned.Exit == 0, respanned.Err);
+        AssertRates(setup.Folder.File("respanned"), step => step < 20 ? Polynomial(step, 20, 1e-4) : Polynomial(step, 30, 1e-4));
+
+        var changed = setup.Pretrain("changed", [.. recipe.Select(a => a == "1e-4" ? "2e-4" : a), "--max-steps", "30", "--resume"]);
+        Assert.True(changed.Exit == 0, changed.Err);
+        AssertRates(setup.Folder.File("changed"), step => step < 20 ? Polynomial(step, 20, 1e-4) : Polynomial(step, 30, 2e-4));
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        foreach (string directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(directory.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
     }
 
     [Fact]
@@ -201,35 +247,66 @@ public sealed class PretrainCommandTests
         Assert.Contains("mlm_probability", nsp);
     }
 
+    /// <summary>Checkpoints 2 and 4 of a short run with a large learning rate, so that they differ.</summary>
+    static (string First, string Second) TwoCheckpoints(Setup setup)
+    {
+        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
+        Assert.True(run.Exit == 0, run.Err);
+        return (setup.Folder.File("out/checkpoint-2"), setup.Folder.File("out/checkpoint-4"));
+    }
+
+    /// <summary>
+    /// Asserts that every tensor of <paramref name="averaged"/> is <paramref name="expected"/> of the two checkpoints' tensors
+    /// in float64, rounded once to float32: exactly what the file must hold. Returns how many tensors differ between the two.
+    /// </summary>
+    static int AssertEachTensor(string first, string second, string averaged, Func<Tensor, Tensor, Tensor> expected)
+    {
+        using SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
+            result = SafetensorsFile.Open(Path.Combine(averaged, "model.safetensors"));
+        Assert.Equal(a.Tensors.Select(t => t.Name).Order(), result.Tensors.Select(t => t.Name).Order());
+        int differing = 0;
+        foreach (var tensor in a.Tensors)
+        {
+            using var scope = NewDisposeScope();
+            Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
+            if (!x.eq(y).all().item<bool>()) differing++;
+            Assert.True(expected(x, y).to_type(ScalarType.Float32).eq(TorchTensors.Read(result, tensor.Name)).all().item<bool>(), tensor.Name);
+        }
+        return differing;
+    }
+
     [Fact]
     public void AveragingTwoCheckpointsGivesTheirMeanAndCopiesGiveItBack()
     {
         using var setup = new Setup();
-        var run = setup.Pretrain("out", "--max-steps", "4", "--batch-size", "4", "--seq-len", "16", "--save-steps", "2", "--learning-rate", "1e-2");
-        Assert.True(run.Exit == 0, run.Err);
-        string first = setup.Folder.File("out/checkpoint-2"), second = setup.Folder.File("out/checkpoint-4");
-        var averaged = CliRunner.Run("", "average-checkpoints", "--output", setup.Folder.File("mean"), first, second);
+        var (first, second) = TwoCheckpoints(setup);
+        var averaged = CliRunner.Run("", "average", "--output", setup.Folder.File("mean"), first, second);
         Assert.True(averaged.Exit == 0, averaged.Err);
-        using (SafetensorsFile a = SafetensorsFile.Open(Path.Combine(first, "model.safetensors")), b = SafetensorsFile.Open(Path.Combine(second, "model.safetensors")),
-               mean = SafetensorsFile.Open(setup.Folder.File("mean/model.safetensors")))
-        {
-            Assert.Equal(a.Tensors.Select(t => t.Name).Order(), mean.Tensors.Select(t => t.Name).Order());
-            int differing = 0;
-            foreach (var tensor in a.Tensors)
-            {
-                using var scope = NewDisposeScope();
-                Tensor x = TorchTensors.Read(a, tensor.Name).to_type(ScalarType.Float64), y = TorchTensors.Read(b, tensor.Name).to_type(ScalarType.Float64);
-                if (!x.eq(y).all().item<bool>()) differing++;
-                // The float64 mean rounded once to float32: exactly what the file must hold.
-                Assert.True(((x + y) / 2).to_type(ScalarType.Float32).eq(TorchTensors.Read(mean, tensor.Name)).all().item<bool>(), tensor.Name);
-            }
-            Assert.True(differing > 10, "the two checkpoints should differ for the mean to mean something");
-        }
+        int differing = AssertEachTensor(first, second, setup.Folder.File("mean"), (x, y) => (x + y) / 2);
+        Assert.True(differing > 10, "the two checkpoints should differ for the mean to mean something");
         Assert.True(EncoderModel.Load(setup.Folder.File("mean"), new ComputeOptions()).Spec.Heads.Mlm is not null);
 
-        var copies = CliRunner.Run("", "average-checkpoints", "--output", setup.Folder.File("same"), second, second, second);
+        var copies = CliRunner.Run("", "average", "--output", setup.Folder.File("same"), second, second, second);
         Assert.True(copies.Exit == 0, copies.Err);
         Assert.Equal(File.ReadAllBytes(Path.Combine(second, "model.safetensors")), File.ReadAllBytes(setup.Folder.File("same/model.safetensors")));
+    }
+
+    [Fact]
+    public void WeightedAveragingGivesTheWeightedMeanAndBadWeightsAreNamed()
+    {
+        using var setup = new Setup();
+        var (first, second) = TwoCheckpoints(setup);
+        var weighted = CliRunner.Run("", "average", "--output", setup.Folder.File("weighted"), "--weights", "1,3", first, second);
+        Assert.True(weighted.Exit == 0, weighted.Err);
+        Assert.True(AssertEachTensor(first, second, setup.Folder.File("weighted"), (x, y) => (x + 3 * y) / 4) > 10);
+
+        string wrongCount = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "1,2,3", first, second).AssertOneLineError();
+        Assert.Contains("3 weights for 2 checkpoints", wrongCount);
+        string zero = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "0,0", first, second).AssertOneLineError();
+        Assert.Contains("sum to 0", zero);
+        string negative = CliRunner.Run("", "average", "--output", setup.Folder.File("bad"), "--weights", "2,-1", first, second).AssertOneLineError();
+        Assert.Contains("-1", negative);
+        Assert.False(Directory.Exists(setup.Folder.File("bad")));
     }
 
     [Fact]
@@ -238,7 +315,7 @@ public sealed class PretrainCommandTests
         using var folder = new TempFolder();
         using var bert = TempFolder.FromReference("bert");
         using var nomic = TempFolder.FromReference("nomic_bert");
-        string error = CliRunner.Run("", "average-checkpoints", "--output", folder.File("mean"), bert.Path, nomic.Path).AssertOneLineError();
+        string error = CliRunner.Run("", "average", "--output", folder.File("mean"), bert.Path, nomic.Path).AssertOneLineError();
         Assert.Contains("different models", error);
         Assert.False(File.Exists(folder.File("mean/model.safetensors")));
     }

@@ -74,6 +74,30 @@ public sealed class RecipeTests
     }
 
     [Fact]
+    public void TheScheduleSpansMaxStepsUnlessScheduleStepsIsGiven()
+    {
+        var overrides = new Dictionary<string, string>
+        {
+            ["config"] = "c.json", ["tokenizer"] = "t", ["corpus"] = "c", ["output"] = "o", ["max_steps"] = "100", ["warmup_ratio"] = "0.1",
+            ["eval_steps"] = "25",
+        };
+        PretrainRecipe recipe = PretrainRecipe.Load(null, overrides);
+        Assert.Equal(100, recipe.Schedule.TrainingSteps);
+        Assert.Equal(10, recipe.Schedule.WarmupSteps);
+        Assert.False(recipe.ScheduleStepsGiven);
+        Assert.Equal(25, recipe.EvalSteps);
+        Assert.Equal(64, recipe.EvalSequences);
+        // The same recipe for a run that started with 200 steps: the ratio is of those.
+        Assert.Equal(recipe.Schedule with { TrainingSteps = 200, WarmupSteps = 20 }, recipe.ScheduleOver(200));
+
+        PretrainRecipe respanned = PretrainRecipe.Load(null, new Dictionary<string, string>(overrides) { ["schedule_steps"] = "300" });
+        Assert.True(respanned.ScheduleStepsGiven);
+        Assert.Equal(100, respanned.MaxSteps);
+        Assert.Equal(300, respanned.Schedule.TrainingSteps);
+        Assert.Equal(30, respanned.Schedule.WarmupSteps);
+    }
+
+    [Fact]
     public void AnOptionThatIsNotANumberIsNamed()
     {
         var e = Assert.Throws<EncoderKitException>(() => PretrainRecipe.Load(null, new Dictionary<string, string> { ["max_steps"] = "many" }));
@@ -98,7 +122,7 @@ public sealed class RecipeTests
     [Fact]
     public void TheShippedRecipesParse()
     {
-        string recipes = Path.Combine(RepositoryRoot(), "recipes");
+        string recipes = Path.Combine(RepositoryRoot(), "examples", "recipes");
         string[] files = Directory.GetFiles(recipes, "*.json");
         Assert.Equal(4, files.Length);
         foreach (string file in files)
@@ -107,7 +131,13 @@ public sealed class RecipeTests
             Assert.True(recipe.MaxSteps > 0, file);
             string text = File.ReadAllText(file);
             Assert.Contains("\"_source\"", text);
+            // What is not checked against the model card is named field by field, and those are real fields.
+            Assert.Equal(text.Contains("\"_unverified\"", StringComparison.Ordinal), recipe.Unverified.Count > 0);
+            Assert.All(recipe.Unverified.Keys, field => Assert.Contains(field, PretrainRecipe.Fields.Select(f => f.Name)));
         }
+        Assert.Equal(["batch_size", "learning_rate", "min_lr"],
+            PretrainRecipe.Load(Path.Combine(recipes, "tohokunlp-bert-alpha.json"), NoOverrides).Unverified.Keys.Order());
+        Assert.Equal(["curriculum"], PretrainRecipe.Load(Path.Combine(recipes, "retrieva-bert-1.3b.json"), NoOverrides).Unverified.Keys);
     }
 
     internal static string RepositoryRoot()
