@@ -87,6 +87,23 @@ public sealed class UnpaddedExecutionTests
         AssertAgree(model, ids, mask, types);
     }
 
+    /// <summary>Unpadded execution leaves zeros at padding, padded execution does not: that tells which one Auto chose.</summary>
+    [Fact]
+    public void AutoUnpadsFp32InferenceOnly()
+    {
+        using var fixture = new Fixture("modernbert");
+        using var model = EncoderModel.Load(fixture.Folder);
+        using var scope = NewDisposeScope();
+        Tensor mask = fixture.AttentionMask, padding = mask.eq(0).unsqueeze(-1);
+        Assert.True(1 - mask.to_type(ScalarType.Float64).mean().item<double>() >= EncoderNetwork.PackFromPaddingShare);
+        bool ZerosAtPadding(EncoderOutputs outputs) => outputs.LastHiddenState.masked_select(padding).abs().max().item<float>() == 0;
+        using (var inference = inference_mode())
+        using (EncoderOutputs auto = model.Network.Forward(fixture.InputIds, mask, null, Outputs.LastHiddenState))
+            Assert.True(ZerosAtPadding(auto), "fp32 inference should run unpadded");
+        using (EncoderOutputs training = model.Network.Forward(fixture.InputIds, mask, null, Outputs.LastHiddenState))
+            Assert.False(ZerosAtPadding(training), "with gradients the batch should run padded");
+    }
+
     [Fact]
     public void LeftPaddingRunsPadded()
     {
