@@ -120,13 +120,16 @@ public sealed class EncoderNetwork : nn.Module
     /// </summary>
     public const double PackFromPaddingShare = 0.05;
 
+    bool LayersDrop => Spec.Dropout is var d && new[] { d.Embedding, d.AttentionProbabilities, d.AttentionOutput, d.MlpInner, d.MlpOutput }.Any(p => p > 0);
+
     PackedTokens? Packing(Tensor? attentionMask, BatchExecution execution)
     {
         if (attentionMask is null || execution == BatchExecution.Padded) return null;
         // Training stays padded: its batches are packed sequences already, and backward would run through every gather.
-        // bf16 stays padded too: its rounding moves either way when the sums regroup (on the fixtures, 0.3–7 units of
+        // So does a pass in training mode without gradients whose layers drop: dropout draws its masks over the layout,
+        // and GradCache's second pass (with gradients, padded) must redraw the first's. bf16 stays padded too: its rounding moves either way when the sums regroup (on the fixtures, 0.3–7 units of
         // 2^-8 better or worse; retrieva_bert-mc from 14 to 21 units, past the bound Bf16ComputeTests holds it to).
-        if (execution == BatchExecution.Auto && (is_grad_enabled() || embeddings.Word.dtype != ScalarType.Float32)) return null;
+        if (execution == BatchExecution.Auto && (is_grad_enabled() || (training && LayersDrop) || embeddings.Word.dtype != ScalarType.Float32)) return null;
         PackedTokens? packed = PackedTokens.FromMask(attentionMask);
         if (packed is not null && execution == BatchExecution.Auto && packed.PaddingShare < PackFromPaddingShare)
         {
