@@ -115,8 +115,9 @@ public sealed class EncoderNetwork : nn.Module
     /// Auto unpads an fp32 inference batch once at least this share of its positions is padding. What unpadding adds (a
     /// gather before the first layer, a scatter after the last, attention one sequence at a time) is smaller than the
     /// bench can resolve: `bench unpadded` forces it on a ModernBERT-base-sized batch of 8 × 64 tokens without padding,
-    /// fastest of 5 alternating runs, padded 6356 ms, unpadded 6132 ms (−3.5%) on the 2-core AMD EPYC under heavy load,
-    /// where runs differ by ±5%. So a batch is unpadded from 5% padding on, and equal lengths stay padded.
+    /// fastest of 5 alternating runs, padded 6356 ms, unpadded 6132 ms (−3.5%), and in a second run 1281 ms against
+    /// 940 ms, on the 2-core AMD EPYC under heavy load, where runs differ by far more than that overhead. So a batch is
+    /// unpadded from 5% padding on, and equal lengths stay padded; a quiet machine should narrow this.
     /// </summary>
     public const double PackFromPaddingShare = 0.05;
 
@@ -127,8 +128,9 @@ public sealed class EncoderNetwork : nn.Module
         if (attentionMask is null || execution == BatchExecution.Padded) return null;
         // Training stays padded: its batches are packed sequences already, and backward would run through every gather.
         // So does a pass in training mode without gradients whose layers drop: dropout draws its masks over the layout,
-        // and GradCache's second pass (with gradients, padded) must redraw the first's. bf16 stays padded too: its rounding moves either way when the sums regroup (on the fixtures, 0.3–7 units of
-        // 2^-8 better or worse; retrieva_bert-mc from 14 to 21 units, past the bound Bf16ComputeTests holds it to).
+        // and GradCache's second pass (with gradients, padded) must redraw the first's. bf16 stays padded too: its
+        // rounding moves either way when the sums regroup (on the fixtures, 0.3–7 units of 2^-8 better or worse;
+        // retrieva_bert-mc from 14 to 21 units, past the bound Bf16ComputeTests holds it to).
         if (execution == BatchExecution.Auto && (is_grad_enabled() || (training && LayersDrop) || embeddings.Word.dtype != ScalarType.Float32)) return null;
         PackedTokens? packed = PackedTokens.FromMask(attentionMask);
         if (packed is not null && execution == BatchExecution.Auto && packed.PaddingShare < PackFromPaddingShare)
