@@ -7,6 +7,7 @@ var benches = new Dictionary<string, Action<Arguments>>
     ["tokenize"] = a => TokenizerBench.Run(a.Raw),
     ["families"] = FamilyBench.Run,
     ["embed"] = EmbedBench.Run,
+    ["unpadded"] = UnpaddedBench.Run,
     ["pipelines"] = PipelineBench.Run,
     ["serve"] = ServeBench.Run,
     ["save"] = SaveBench.Run,

@@ -28,10 +28,11 @@ public sealed class Attention : nn.Module
         register_module("output", output);
     }
 
-    public Tensor Forward(Tensor x, AttentionContext context)   // x: [B, L, H]
+    /// <param name="x">[B, L, H], or a packed stream [T, H] (then <paramref name="context"/>'s masks and tables are packed too).</param>
+    public Tensor Forward(Tensor x, AttentionContext context)
     {
         using var scope = NewDisposeScope();
-        long batch = x.shape[0], length = x.shape[1];
+        long batch = x.dim() == 2 ? 1 : x.shape[0], length = x.shape[^2];
         int heads = spec.Heads, kvHeads = spec.KvHeads, headDim = spec.HeadDim;
         Tensor projected = qkv.forward(x);                                                        // [B, L, (h + 2 kv) d]
         // Queries and keys sit side by side in the projection, so one rotation covers both.
@@ -40,14 +41,8 @@ public sealed class Attention : nn.Module
         Tensor q = queriesKeys.narrow(2, 0, heads).transpose(1, 2);                               // [B, h, L, d]
         Tensor k = queriesKeys.narrow(2, heads, kvHeads).transpose(1, 2);                         // [B, kv, L, d]
         Tensor v = projected.narrow(-1, (heads + kvHeads) * headDim, kvHeads * headDim).view(batch, length, kvHeads, headDim).transpose(1, 2);
-        if (kvHeads != heads)
-        {
-            // Query head h reads key/value head h / (heads / kvHeads): contiguous groups, as repeat_kv does.
-            k = k.repeat_interleave(heads / kvHeads, dim: 1);
-            v = v.repeat_interleave(heads / kvHeads, dim: 1);
-        }
         Tensor attended = context.Masks.Attend(q, k, v, context.Global, training ? probabilitiesDropout : 0, context.Bias);   // [B, h, L, d]
-        Tensor merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
+        Tensor merged = attended.transpose(1, 2).reshape([.. x.shape[..^1], heads * headDim]);
         return Dropout.Apply(output.forward(merged), outputDropout, training).MoveToOuterDisposeScope();
     }
 }

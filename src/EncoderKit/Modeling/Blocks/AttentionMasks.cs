@@ -20,11 +20,13 @@ namespace EncoderKit.Modeling.Blocks;
 public sealed class AttentionMasks : IDisposable
 {
     readonly IReadOnlyList<WindowBlock>? blocks;
+    readonly IReadOnlyList<PackedSequence>? sequences;
 
-    AttentionMasks(Tensor? padding, IReadOnlyList<WindowBlock>? blocks)
+    AttentionMasks(Tensor? padding, IReadOnlyList<WindowBlock>? blocks, IReadOnlyList<PackedSequence>? sequences = null)
     {
         Padding = padding;
         this.blocks = blocks;
+        this.sequences = sequences;
     }
 
     /// <summary>[B, 1, 1, L], true at real keys; null when nothing is padded.</summary>
@@ -54,20 +56,43 @@ public sealed class AttentionMasks : IDisposable
         return new AttentionMasks(padding, blocks);
     }
 
+    /// <summary>Attention within each sequence of a packed stream: each query sees only its own sequence's keys (and window).</summary>
+    public static AttentionMasks Packed(AttentionSpec spec, PackedTokens tokens, Device device)
+    {
+        var byLength = new Dictionary<long, AttentionMasks>();
+        var sequences = new PackedSequence[tokens.Lengths.Length];
+        for (int s = 0; s < sequences.Length; s++)
+        {
+            long length = tokens.Lengths[s];
+            if (!byLength.TryGetValue(length, out AttentionMasks? masks)) byLength[length] = masks = Build(spec, null, length, device);
+            sequences[s] = new PackedSequence(tokens.Starts[s], length, masks);
+        }
+        return new AttentionMasks(null, null, sequences);
+    }
+
     /// <summary>Scaled dot-product attention of <paramref name="q"/> over the keys this layer may see.</summary>
-    /// <param name="q">[B, h, L, d], like <paramref name="k"/> and <paramref name="v"/> (key/value heads already repeated).</param>
+    /// <param name="q">[B, h, L, d]; for a packed stream [1, h, T, d].</param>
+    /// <param name="k">[B, kv, L, d] like <paramref name="v"/>: query head i reads key/value head i / (h / kv), as repeat_kv pairs them.</param>
     /// <param name="dropout">Dropout probability on the attention weights (training only; 0 in inference).</param>
     /// <param name="bias">Float [B or 1, h, L, L] added to the scores before the softmax; null for none.</param>
     /// <returns>[B, h, L, d].</returns>
     public Tensor Attend(Tensor q, Tensor k, Tensor v, bool global, double dropout = 0, Tensor? bias = null)
     {
+        if (sequences is not null) return AttendPerSequence(q, k, v, global, dropout, bias);
         if (global || blocks is null)
         {
-            if (bias is null) return nn.functional.scaled_dot_product_attention(q, k, v, Padding, dropout);
+            if (bias is null) return GroupedAttention(q, k, v, Padding, dropout);
             using var biased = AddMask(bias, Padding);
-            return nn.functional.scaled_dot_product_attention(q, k, v, biased, dropout);
+            return GroupedAttention(q, k, v, biased, dropout);
         }
         using var scope = NewDisposeScope();
+        if (k.shape[1] != q.shape[1])
+        {
+            // No family combines grouped key/value heads with sliding windows; repeating them keeps the blind-query rule simple.
+            long groups = q.shape[1] / k.shape[1];
+            k = k.repeat_interleave(groups, dim: 1);
+            v = v.repeat_interleave(groups, dim: 1);
+        }
         var parts = new Tensor[blocks.Count];
         for (int b = 0; b < blocks.Count; b++)
         {
@@ -84,6 +109,45 @@ public sealed class AttentionMasks : IDisposable
         }
         // Joined as [B, L, h, d], the layout the heads are merged from, and handed back as the [B, h, L, d] view.
         return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    // One sequence at a time: every position-wise op before and after ran on real tokens only, and so does attention.
+    // The alternative, one call over the whole stream with a block-diagonal mask, computes all T² scores where the
+    // sequences need Σ Lᵢ², B times fewer for B equal lengths. `bench unpadded` times both for one batch of the length
+    // mix (under heavy load): 4 sequences of 40–111 tokens 21.5 ms per sequence against 28.2 ms block-diagonal; 10 of
+    // 32–60 tokens 11.8 against 23.9 ms; 8 of 22–61 tokens 69 against 41 ms: the mask only wins, if ever, on short rows,
+    // where attention is a sliver of the layer, and loses by the batch size on long ones.
+    Tensor AttendPerSequence(Tensor q, Tensor k, Tensor v, bool global, double dropout, Tensor? bias)
+    {
+        using var scope = NewDisposeScope();
+        var parts = new Tensor[sequences!.Count];
+        for (int s = 0; s < parts.Length; s++)
+        {
+            var (start, length, masks) = sequences[s];
+            Tensor? own = bias?.narrow(0, bias.shape[0] == 1 ? 0 : s, 1).narrow(2, 0, length).narrow(3, 0, length);
+            Tensor attended = masks.Attend(q.narrow(2, start, length), k.narrow(2, start, length), v.narrow(2, start, length), global, dropout, own);
+            parts[s] = attended.transpose(1, 2);                                                  // [1, length, h, d]
+        }
+        return cat(parts, 1).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    // Grouped-query attention without copying keys and values: the queries of the heads sharing key/value head j are
+    // folded into one query axis ([B, kv, groups × L, d]), so one call serves the whole group. A mask or bias that
+    // differs per head or per query is folded the same way.
+    static Tensor GroupedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, double dropout)
+    {
+        long heads = q.shape[1], kvHeads = k.shape[1];
+        if (heads == kvHeads) return nn.functional.scaled_dot_product_attention(q, k, v, mask, dropout);
+        using var scope = NewDisposeScope();
+        long batch = q.shape[0], queries = q.shape[2], groups = heads / kvHeads;
+        Tensor folded = q.reshape(batch, kvHeads, groups * queries, q.shape[3]);
+        if (mask is not null && (mask.shape[1] != 1 || mask.shape[2] != 1))
+        {
+            long maskBatch = mask.shape[0], keys = mask.shape[3];
+            mask = mask.expand(maskBatch, heads, queries, keys).reshape(maskBatch, kvHeads, groups * queries, keys);
+        }
+        Tensor attended = nn.functional.scaled_dot_product_attention(folded, k, v, mask, dropout);
+        return attended.view(batch, heads, queries, v.shape[3]).MoveToOuterDisposeScope();
     }
 
     // Attention weighing every key alike: the mean of all values v̄. Under autograd, transformers' softmax at that uniform
@@ -131,6 +195,8 @@ public sealed class AttentionMasks : IDisposable
     public void Dispose()
     {
         Padding?.Dispose();
+        if (sequences is not null)
+            foreach (AttentionMasks masks in sequences.Select(s => s.Masks).Distinct()) masks.Dispose();
         if (blocks is not null)
             foreach (WindowBlock block in blocks)
             {
@@ -138,6 +204,8 @@ public sealed class AttentionMasks : IDisposable
                 block.Blind?.Dispose();
             }
     }
+
+    readonly record struct PackedSequence(long Start, long Length, AttentionMasks Masks);
 
     readonly record struct WindowBlock(long QueryStart, long Queries, long KeyStart, long Keys, Tensor Mask, Tensor? Blind);
 }

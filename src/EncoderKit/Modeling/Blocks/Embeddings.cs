@@ -34,17 +34,23 @@ public sealed class Embeddings : nn.Module
 
     /// <param name="inputIds">[B, L] int64.</param>
     /// <param name="tokenTypeIds">[B, L] int64, or null for all zeros.</param>
-    public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds)
+    /// <param name="packed">When given, only the real tokens are embedded, as a [T, H] stream; positions stay each token's own.</param>
+    /// <returns>[B, L, H], or [T, H] when packed.</returns>
+    public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds, PackedTokens? packed = null)
     {
         using var scope = NewDisposeScope();
-        Tensor x = Lookup(word, inputIds);
+        Tensor ids = packed?.Pack(inputIds) ?? inputIds;
+        Tensor x = Lookup(word, ids);
         // nn.Embedding(padding_idx) never trains the padding row: padded positions read it but give it no gradient.
         if (spec.PadTokenId is int pad && is_grad_enabled())
-            x = x.where(inputIds.ne(pad).unsqueeze(-1), x.detach());
+            x = x.where(ids.ne(pad).unsqueeze(-1), x.detach());
         if (position is not null)
-            x = x + Lookup(position, PositionIds(inputIds));
+        {
+            Tensor positionIds = PositionIds(inputIds);
+            x = x + Lookup(position, packed?.Pack(positionIds.expand(inputIds.shape)) ?? positionIds);
+        }
         if (tokenType is not null)
-            x = x + (tokenTypeIds is null ? tokenType[0] : Lookup(tokenType, tokenTypeIds));
+            x = x + (tokenTypeIds is null ? tokenType[0] : Lookup(tokenType, packed?.Pack(tokenTypeIds) ?? tokenTypeIds));
         if (norm is not null) x = norm.forward(x);
         return Dropout.Apply(x, dropout, training).MoveToOuterDisposeScope();
     }

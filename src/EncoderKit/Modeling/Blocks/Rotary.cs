@@ -38,7 +38,19 @@ public sealed class Rotary : IDisposable
         signedSin = fullSin.to_type(dtype).view(length, 1, rotaryDim).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Rotates the first rotaryDim dimensions of each head of <paramref name="x"/> [B, L, heads, headDim].</summary>
+    Rotary(Tensor cos, Tensor signedSin, int rotaryDim, bool interleaved)
+    {
+        this.cos = cos;
+        this.signedSin = signedSin;
+        this.rotaryDim = rotaryDim;
+        this.interleaved = interleaved;
+    }
+
+    /// <summary>The tables' rows at <paramref name="positions"/> [T]: for a packed stream of tokens, each at its own position.</summary>
+    public Rotary At(Tensor positions) =>
+        new(cos.index_select(0, positions), signedSin.index_select(0, positions), rotaryDim, interleaved);
+
+    /// <summary>Rotates the first rotaryDim dimensions of each head of <paramref name="x"/> [B, L, heads, headDim] (L: the tables' rows).</summary>
     public Tensor Apply(Tensor x)
     {
         using var scope = NewDisposeScope();

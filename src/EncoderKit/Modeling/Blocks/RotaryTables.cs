@@ -16,6 +16,9 @@ public sealed class RotaryTables : IDisposable
 
     public Rotary For(bool globalLayer) => globalLayer ? global : local ?? global;
 
+    /// <summary>The tables at <paramref name="positions"/> [T], for a packed stream (<see cref="PackedTokens.Columns"/>).</summary>
+    public RotaryTables At(Tensor positions) => new(global.At(positions), local?.At(positions));
+
     public static RotaryTables? Build(EncoderSpec spec, long length, ScalarType dtype, Device device)
     {
         if (spec.Rope is not { } rope) return null;
