@@ -44,7 +44,8 @@ static class TrainEmbeddingsBench
             using Process child = Process.Start(start)!;
             Console.Write(child.StandardOutput.ReadToEnd());
             child.WaitForExit();
-            if (child.ExitCode != 0) Console.WriteLine($"{each}: exit {child.ExitCode}");
+            // 137 is SIGKILL, which on a machine without swap is the kernel's out-of-memory killer: the batch does not fit.
+            if (child.ExitCode != 0) Console.WriteLine($"{each,-22} exit {child.ExitCode}{(child.ExitCode == 137 ? " (killed: out of memory, the whole batch does not fit)" : "")}");
         }
     }
 
