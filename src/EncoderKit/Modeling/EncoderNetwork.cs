@@ -113,11 +113,10 @@ public sealed class EncoderNetwork : nn.Module
 
     /// <summary>
     /// Auto unpads an fp32 inference batch once at least this share of its positions is padding. What unpadding adds (a
-    /// gather before the first layer, a scatter after the last, attention one sequence at a time) is smaller than the
-    /// bench can resolve: `bench unpadded` forces it on a ModernBERT-base-sized batch of 8 × 64 tokens without padding,
-    /// fastest of 5 alternating runs, padded 6356 ms, unpadded 6132 ms (−3.5%), and in a second run 1281 ms against
-    /// 940 ms, on the 2-core AMD EPYC under heavy load, where runs differ by far more than that overhead. So a batch is
-    /// unpadded from 5% padding on, and equal lengths stay padded; a quiet machine should narrow this.
+    /// gather before the first layer, a scatter after the last, attention one sequence at a time) costs 1.4–1.7%:
+    /// `bench unpadded` forces it on a ModernBERT-base-sized batch of 8 × 64 tokens without padding, fastest of 5
+    /// alternating runs on a quiet 2-core AMD EPYC, padded 792 ms against unpadded 803 ms, and 1547 against 1573 in a
+    /// second run. So a batch is unpadded from 5% padding on (a margin over that cost), and equal lengths stay padded.
     /// </summary>
     public const double PackFromPaddingShare = 0.05;
 
