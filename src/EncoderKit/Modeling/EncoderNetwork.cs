@@ -113,10 +113,11 @@ public sealed class EncoderNetwork : nn.Module
 
     /// <summary>
     /// Auto unpads an fp32 inference batch once at least this share of its positions is padding. What unpadding adds (a
-    /// gather before the first layer, a scatter after the last, attention one sequence at a time) costs 1.4–1.7%:
+    /// gather before the first layer, a scatter after the last, attention one sequence at a time) costs a few percent:
     /// `bench unpadded` forces it on a ModernBERT-base-sized batch of 8 × 64 tokens without padding, fastest of 5
-    /// alternating runs on a quiet 2-core AMD EPYC, padded 792 ms against unpadded 803 ms, and 1547 against 1573 in a
-    /// second run. So a batch is unpadded from 5% padding on (a margin over that cost), and equal lengths stay padded.
+    /// alternating runs on a quiet 2-core AMD EPYC, +1.4%, +1.7%, +3.4% and +8.8% in four runs (792 against 803 ms in
+    /// the first); runs of the same pass differ by as much. So a batch is unpadded from 5% padding on, and equal
+    /// lengths stay padded.
     /// </summary>
     public const double PackFromPaddingShare = 0.05;
 
