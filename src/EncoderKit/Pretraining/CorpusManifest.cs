@@ -38,6 +38,12 @@ public sealed record CorpusManifest
     /// <summary>The narrowest token width for ids below <paramref name="vocabSize"/>.</summary>
     public static int TokenBytesFor(int vocabSize) => vocabSize <= 1 << 15 ? 2 : 4;
 
+    /// <summary>A token (id, <see cref="WordStartBit"/>) as a 2-byte shard stores it: the id in bits 0–14, the word start in bit 15.</summary>
+    internal static ushort Narrow(uint token) => (ushort)((token & 0x7FFFu) | ((token & WordStartBit) >> 16));
+
+    /// <summary>The inverse of <see cref="Narrow"/>.</summary>
+    internal static uint Widen(ushort stored) => (stored & 0x7FFFu) | ((stored & 0x8000u) << 16);
+
     public required string Tokenizer { get; init; }
     public required int VocabSize { get; init; }
 

@@ -157,7 +157,7 @@ public static class CorpusPreparation
                 {
                     uint token = shard.Ids[start + i];
                     if (width == 4) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4 * i), token);
-                    else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), (ushort)((token & 0x7FFF) | (token >> 16 & 0x8000)));
+                    else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), CorpusManifest.Narrow(token));
                 }
                 stream.Write(bytes, 0, width * count);
             }

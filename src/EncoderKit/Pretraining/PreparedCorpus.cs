@@ -76,7 +76,7 @@ public sealed class PreparedCorpus : IDisposable
         }
         var narrow = new ushort[tokens.Length];
         view.ReadArray(2 * offsets[local], narrow, 0, narrow.Length);
-        for (int i = 0; i < narrow.Length; i++) tokens[i] = (narrow[i] & 0x7FFFu) | ((narrow[i] & 0x8000u) << 16);
+        for (int i = 0; i < narrow.Length; i++) tokens[i] = CorpusManifest.Widen(narrow[i]);
         return tokens;
     }
 
