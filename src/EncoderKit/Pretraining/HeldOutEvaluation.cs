@@ -81,8 +81,7 @@ public sealed class HeldOutEvaluation : IDisposable
             foreach (PretrainBatch batch in batches)
             {
                 using var scope = NewDisposeScope();
-                using EncoderOutputs outputs = model.Network.Forward(batch.InputIds, batch.AttentionMask,
-                    model.Spec.Embeddings.TypeVocabSize > 0 ? batch.TokenTypeIds : null, Outputs.MlmLogits);
+                using EncoderOutputs outputs = batch.Forward(model, Outputs.MlmLogits);
                 Tensor logits = outputs.MlmLogits!.to_type(ScalarType.Float32), labels = batch.Labels;
                 Tensor scored = labels.ne(TaskLoss.IgnoreIndex);
                 lossSum += nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index: TaskLoss.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();

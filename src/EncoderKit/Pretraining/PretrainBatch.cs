@@ -54,13 +54,15 @@ public sealed class PretrainBatch : IDisposable
     /// </summary>
     public Tensor Loss(EncoderModel model)
     {
-        bool nsp = NextSentenceLabel is not null;
-        using EncoderOutputs outputs = model.Network.Forward(InputIds, AttentionMask, model.Spec.Embeddings.TypeVocabSize > 0 ? TokenTypeIds : null,
-            nsp ? Outputs.MlmLogits | Outputs.Nsp : Outputs.MlmLogits);
+        using EncoderOutputs outputs = Forward(model, NextSentenceLabel is not null ? Outputs.MlmLogits | Outputs.Nsp : Outputs.MlmLogits);
         var labels = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["labels"] = Labels };
         if (NextSentenceLabel is not null) labels["next_sentence_label"] = NextSentenceLabel;
         return TaskLoss.For(model.Spec.Heads, outputs, labels);
     }
+
+    /// <summary>The model's <paramref name="outputs"/> for this batch; token types go in only when the family has them.</summary>
+    public EncoderOutputs Forward(EncoderModel model, Outputs outputs) =>
+        model.Network.Forward(InputIds, AttentionMask, model.Spec.Embeddings.TypeVocabSize > 0 ? TokenTypeIds : null, outputs);
 
     public void Dispose()
     {
