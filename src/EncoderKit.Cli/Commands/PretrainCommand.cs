@@ -141,7 +141,6 @@ static class PretrainCommand
         if (data.HeldOut is { } heldOut)
             cli.Error.WriteLine($"encoderkit: note: {heldOut.Sequences} held-out sequences for evaluation; training packs documents 1–{heldOut.TrainingDocuments.Count:N0} of {data.Corpus.DocumentCount:N0}");
 
-        var clock = Stopwatch.StartNew();
         long tokensSinceLog = 0;
         double secondsSinceLog = 0;
         while (trainer.Step < recipe.MaxSteps)
