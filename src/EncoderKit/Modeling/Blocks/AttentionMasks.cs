@@ -113,10 +113,10 @@ public sealed class AttentionMasks : IDisposable
 
     // One sequence at a time: every position-wise op before and after ran on real tokens only, and so does attention.
     // The alternative, one call over the whole stream with a block-diagonal mask, computes all T² scores where the
-    // sequences need Σ Lᵢ², B times fewer for B equal lengths. `bench unpadded` times both for one batch of the length
-    // mix (under heavy load): 4 sequences of 40–111 tokens 21.5 ms per sequence against 28.2 ms block-diagonal; 10 of
-    // 32–60 tokens 11.8 against 23.9 ms; 8 of 22–61 tokens 69 against 41 ms: the mask only wins, if ever, on short rows,
-    // where attention is a sliver of the layer, and loses by the batch size on long ones.
+    // sequences need Σ Lᵢ², B times fewer for B equal lengths. `bench unpadded` times both on 15 sequences of 46–85
+    // tokens: on a quiet 2-core AMD EPYC 4.5–6.4 ms per sequence against 23.5–39.4 ms block-diagonal in four runs.
+    // Under heavy load one batch of 8 short rows (22–61 tokens) once went the other way (69 against 41 ms); the mask
+    // could only win on short rows, where attention is a sliver of the layer.
     Tensor AttendPerSequence(Tensor q, Tensor k, Tensor v, bool global, double dropout, Tensor? bias)
     {
         using var scope = NewDisposeScope();
