@@ -72,7 +72,7 @@ static class PretrainBench
 
             var ceilings = dtypes.ToDictionary(d => d, d => TrainBench.GemmGflops(d == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32));
             foreach (var (dtype, gflops) in ceilings)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"matmul ceiling {dtype}: {gflops:F1} GFLOP/s (4096×768 · 768×3072), libtorch threads {TorchSharp.torch.get_num_threads()}, CPU bf16 {Compute.CpuBFloat16.Description}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"matmul ceiling {dtype}: {gflops:F1} GFLOP/s (4096×768 · 768×3072), libtorch threads {TorchSharp.torch.get_num_threads()}, CPU bf16 {Compute.CpuBFloat16.Description}, MKL kernels {Compute.MklCpuDispatch.KernelBranch()}"));
             Console.WriteLine($"{"model",-16} {"dtype",-5} {"seq",5} {"batch",6} {"s/step",8} {"tokens/s",10} {"GFLOP/s",8} {"of ceiling",10}");
             foreach (var (name, length, batch) in shapes)
             {

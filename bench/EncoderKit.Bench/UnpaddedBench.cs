@@ -47,6 +47,7 @@ static class UnpaddedBench
         double torchGemm = GemmGflops(spec, Libtorch);
         double? blasGemm = args.Get("--openblas") == "no" ? null : OpenBlas.Load() is { } sgemm ? GemmGflops(spec, sgemm) : null;
         Console.WriteLine($"  GEMM ceiling (the model's projection shapes, 4,096 rows): libtorch {torchGemm:F1} GFLOP/s, OpenBLAS {(blasGemm is { } b ? $"{b:F1} GFLOP/s" : "unavailable")}");
+        Console.WriteLine($"  MKL kernels in libtorch: {MklCpuDispatch.KernelBranch()} (vendor check: {MklCpuDispatch.VendorCheck})");
         Console.WriteLine($"{"workload",-10} {"execution",-9} {"tokens/s",9} {"useful GFLOP/s",15} {"of libtorch",12} {"of OpenBLAS",12} {"seconds",8}");
         double mixFlops = lengths.Sum(n => UsefulFlops(spec, n));
         foreach (BatchExecution execution in new[] { BatchExecution.Padded, BatchExecution.Unpadded })

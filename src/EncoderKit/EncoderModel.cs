@@ -71,7 +71,7 @@ public sealed class EncoderModel : IDisposable
         options ??= new ComputeOptions();
         if (!Directory.Exists(folder))
             throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", folder);
-        options.ApplyThreads();
+        options.ApplyToProcess();
         Device device = options.ResolveDevice();
         ScalarType dtype = options.ResolveDtype(device);
 
@@ -89,7 +89,7 @@ public sealed class EncoderModel : IDisposable
     public static EncoderModel CreateRandom(ConfigJson config, ComputeOptions? options = null, long seed = 0)
     {
         options ??= new ComputeOptions();
-        options.ApplyThreads();
+        options.ApplyToProcess();
         Device device = options.ResolveDevice();
         var builder = new NetworkBuilder(config);
         var (network, prefixInUse) = builder.FromInitialization(options.ResolveDtype(device), device, seed);
@@ -108,7 +108,7 @@ public sealed class EncoderModel : IDisposable
         options ??= new ComputeOptions();
         if (!Directory.Exists(folder))
             throw new EncoderKitException(ErrorKind.MissingFile, "model folder not found", folder);
-        options.ApplyThreads();
+        options.ApplyToProcess();
         Device device = options.ResolveDevice();
         var builder = new NetworkBuilder(taskConfig);
         Tokenizer? tokenizer = LoadTokenizer(folder);

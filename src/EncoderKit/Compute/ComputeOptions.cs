@@ -18,7 +18,7 @@ public sealed record ComputeOptions
     /// <summary>Intra-op threads for libtorch (process-wide), at most one per core; null leaves libtorch's default (one per core).</summary>
     public int? Threads { get; init; }
 
-    /// <summary>Where warnings about these choices go (bf16 on a CPU that emulates it, threads above the core count).</summary>
+    /// <summary>Where warnings about these choices go (bf16 on a CPU that emulates it, threads above the core count, MKL's generic kernels).</summary>
     public ILogger? Logger { get; init; }
 
     internal Device ResolveDevice()
@@ -49,8 +49,11 @@ public sealed record ComputeOptions
         return bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
     }
 
-    internal void ApplyThreads()
+    /// <summary>Sets libtorch's thread count, and warns when matrix products will run on MKL's generic kernels.</summary>
+    internal void ApplyToProcess()
     {
+        if (MklCpuDispatch.VendorCheck == MklVendorCheck.Failed)
+            Logger?.LogWarning("MKL will run its generic kernels on this non-Intel CPU, float32 matrix products about 30% slower: {Reason}", MklCpuDispatch.FailureReason);
         if (Threads is not { } n) return;
         if (n < 1) throw new EncoderKitException(ErrorKind.BadInput, $"thread count must be at least 1, got {n}", field: "threads");
         // More threads than cores only makes them wait on each other (a 3 s job took 78 s with 1000).

@@ -67,7 +67,7 @@ public sealed class ComputeWarningTests
     {
         var log = new Embeddings.ListLogger();
         int cores = Environment.ProcessorCount;
-        new ComputeOptions { Threads = cores + 1000, Logger = log }.ApplyThreads();
+        new ComputeOptions { Threads = cores + 1000, Logger = log }.ApplyToProcess();
         Assert.Equal(cores, TorchSharp.torch.get_num_threads());
         var warning = Assert.Single(log.Entries);
         Assert.Contains($"{cores + 1000} threads", warning.Message);
