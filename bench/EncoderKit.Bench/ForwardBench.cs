@@ -7,7 +7,8 @@ namespace EncoderKit.Bench;
 
 /// <summary>
 /// Forward throughput of a bert-base-sized encoder with random weights: sequences/s, tokens/s and achieved
-/// GFLOP/s (matmul FLOPs of the encoder layers; heads excluded), fp32 and bf16, then peak RSS.
+/// GFLOP/s (matmul FLOPs of the encoder layers; heads excluded) with its share of the engine's own GEMM ceiling measured
+/// in the same run, fp32 and bf16, then peak RSS.
 /// Usage: forward [--config FILE] [--threads N] [--batches 1,8,32] [--lengths 128,512] [--dtypes fp32,bf16] [--seconds S]
 /// </summary>
 static class ForwardBench
@@ -28,11 +29,13 @@ static class ForwardBench
         int? threads = args.Get("--threads") is { } t ? int.Parse(t) : null;
 
         Console.WriteLine($"forward: {config.File}, libtorch threads {(threads ?? get_num_threads())}, CPU bf16 {CpuBFloat16.Description}");
-        Console.WriteLine($"{"dtype",-5} {"batch",5} {"length",6} {"seq/s",9} {"tokens/s",10} {"GFLOP/s",8} {"ms/batch",9}");
+        Console.WriteLine($"{"dtype",-5} {"batch",5} {"length",6} {"seq/s",9} {"tokens/s",10} {"GFLOP/s",8} {"of GEMM",8} {"ms/batch",9}");
         foreach (string dtype in dtypes)
         {
             var options = new ComputeOptions { Dtype = dtype == "bf16" ? ComputeDtype.BFloat16 : ComputeDtype.Float32, Threads = threads };
             using var model = EncoderModel.CreateRandom(config, options);
+            double ceiling = TrainBench.GemmGflops(dtype == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32);
+            Console.WriteLine($"{dtype} GEMM ceiling (4096×768 · 768×3072): {ceiling:F1} GFLOP/s; MKL kernels {MklCpuDispatch.KernelBranch()}");
             foreach (int length in lengths)
             foreach (int batch in batches)
             {
@@ -42,7 +45,8 @@ static class ForwardBench
                     using var outputs = model.Forward(ids, null, null, Outputs.LastHiddenState);
                 }, minSeconds: seconds);
                 double tokens = (double)batch * length;
-                Console.WriteLine($"{dtype,-5} {batch,5} {length,6} {batch / perRun,9:F2} {tokens / perRun,10:F0} {FlopsPerSequence(model.Spec, length) * batch / perRun / 1e9,8:F1} {perRun * 1000,9:F1}");
+                double gflops = FlopsPerSequence(model.Spec, length) * batch / perRun / 1e9;
+                Console.WriteLine($"{dtype,-5} {batch,5} {length,6} {batch / perRun,9:F2} {tokens / perRun,10:F0} {gflops,8:F1} {gflops / ceiling,8:F2} {perRun * 1000,9:F1}");
             }
         }
         Console.WriteLine($"peak RSS: {Measure.PeakRssMiB():F0} MiB");
