@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Contrastive;
@@ -26,7 +27,7 @@ public static class ContrastiveLoss
         using var scope = NewDisposeScope();
         Tensor candidates = cat(columns.Skip(1).ToArray(), 0);                       // [B·(columns − 1), D]
         Tensor scores = CosineScores(anchors, candidates) * scale;                     // [B, B·(columns − 1)]
-        Tensor labels = arange(rows, device: anchors.device);
+        Tensor labels = TensorRange.Arange(rows, ScalarType.Int64, anchors.device);
         Tensor loss = nn.functional.cross_entropy(scores, labels);
         if (symmetric)
         {

@@ -85,7 +85,8 @@ public sealed class RandomParameters(InitRules rules, ScalarType dtype, Device d
         double high = 0.5 * (1 + special.erf(bound).item<double>()), low = 1 - high;
         Tensor u = rand(shape, ScalarType.Float32, generator: generator) * (2 * (high - low)) + (2 * low - 1);
         Tensor drawn = special.erfinv(u) * (std * Math.Sqrt(2));
-        return drawn.clamp_(-cutoff * std, cutoff * std).MoveToOuterDisposeScope();
+        using Scalar lowest = (-cutoff * std).ToScalar(), highest = (cutoff * std).ToScalar();
+        return drawn.clamp_(lowest, highest).MoveToOuterDisposeScope();
     }
 }
 

@@ -1,5 +1,6 @@
 using EncoderKit.Compute;
 using EncoderKit.IO;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Pretraining;
@@ -49,8 +50,12 @@ public static class CheckpointAveraging
                 using var scope = NewDisposeScope();
                 Tensor sum = zeros(info.Shape, ScalarType.Float64);
                 for (int k = 0; k < files.Count; k++)
-                    sum.add_(TorchTensors.Read(files[k], info.Name).to_type(ScalarType.Float64), alpha: weights[k]);
-                Tensor mean = sum.div(total).to_type(TorchTensors.ToScalarType(info.Dtype));
+                {
+                    using Scalar weight = weights[k].ToScalar();
+                    sum.add_(TorchTensors.Read(files[k], info.Name).to_type(ScalarType.Float64), alpha: weight);
+                }
+                using Scalar weightSum = total.ToScalar();
+                Tensor mean = sum.div(weightSum).to_type(TorchTensors.ToScalarType(info.Dtype));
                 var (dtype, shape, data) = TorchTensors.ToStored(mean);
                 averaged.Add(new TensorData(info.Name, dtype, shape, data));
             }

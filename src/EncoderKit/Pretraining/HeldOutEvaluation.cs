@@ -1,5 +1,6 @@
 using EncoderKit.Modeling;
 using EncoderKit.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Pretraining;
@@ -83,7 +84,8 @@ public sealed class HeldOutEvaluation : IDisposable
                 using var scope = NewDisposeScope();
                 using EncoderOutputs outputs = batch.Forward(model, Outputs.MlmLogits);
                 Tensor logits = outputs.MlmLogits!.to_type(ScalarType.Float32), labels = batch.Labels;
-                Tensor scored = labels.ne(TaskLoss.IgnoreIndex);
+                using Scalar ignored = TaskLoss.IgnoreIndex.ToScalar();
+                Tensor scored = labels.ne(ignored);
                 lossSum += nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index: TaskLoss.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(-1).eq(labels).logical_and(scored).sum().item<long>();
                 chosen += scored.sum().item<long>();

@@ -1,4 +1,6 @@
+using EncoderKit.Compute;
 using EncoderKit.Modeling;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.SentenceEmbeddings;
@@ -34,7 +36,8 @@ public static class Pooling
         // The library sets masked positions to -1e9 in place for max pooling, before the other modes read the same
         // tensor; only the first-token vector can see that (when the prompt is masked out), and it does here too.
         bool max = config.Modes.Contains(PoolingMode.Max);
-        Tensor seen = max ? tokens.masked_fill(expanded.eq(0), -1e9) : tokens;
+        using Scalar zero = 0.ToScalar(), masked = (-1e9).ToScalar();
+        Tensor seen = max ? tokens.masked_fill(expanded.eq(zero), masked) : tokens;
 
         var parts = new List<Tensor>(config.Modes.Count);
         foreach (PoolingMode mode in config.Modes)
@@ -52,15 +55,18 @@ public static class Pooling
                     break;
                 case PoolingMode.MeanSqrtLen:
                     // sum / sqrt(count), as mean · sqrt(count).
-                    parts.Add(Mean(seen, mask) * mask.sum(1, keepdim: true).clamp_min(1e-9).sqrt());
+                {
+                    using Scalar least = 1e-9.ToScalar();
+                    parts.Add(Mean(seen, mask) * mask.sum(1, keepdim: true).clamp_min(least).sqrt());
                     break;
+                }
                 case PoolingMode.WeightedMean:
-                    parts.Add(Mean(seen, mask * arange(1, length + 1, dtype: tokens.dtype, device: tokens.device).unsqueeze(0)));   // weight = position + 1
+                    parts.Add(Mean(seen, mask * TensorRange.Arange(1, length + 1, tokens.dtype, tokens.device).unsqueeze(0)));   // weight = position + 1
                     break;
                 case PoolingMode.LastToken:
                 {
                     // Index of the last real position; a row with none gathers position 0 times a zero mask: a zero vector.
-                    Tensor index = (arange(length, device: tokens.device).unsqueeze(0) * attentionMaskAfterPrompt(mask)).argmax(1);
+                    Tensor index = (TensorRange.Arange(length, ScalarType.Int64, tokens.device).unsqueeze(0) * attentionMaskAfterPrompt(mask)).argmax(1);
                     Tensor gathered = (seen * expanded).gather(1, index.view(-1, 1, 1).expand(-1, 1, tokens.shape[2]));
                     parts.Add(gathered.squeeze(1));
                     break;
@@ -70,21 +76,29 @@ public static class Pooling
         Tensor result = parts.Count == 1 ? parts[0].clone() : cat(parts, 1);
         return result.MoveToOuterDisposeScope();
 
-        static Tensor attentionMaskAfterPrompt(Tensor m) => m.gt(0).to_type(ScalarType.Int64);
+        static Tensor attentionMaskAfterPrompt(Tensor m)
+        {
+            using Scalar zero = 0.ToScalar();
+            return m.gt(zero).to_type(ScalarType.Int64);
+        }
     }
 
     /// <summary>
     /// The encoder's masked mean with <paramref name="weights"/> [B, L] as the mask. sentence-transformers divides by
     /// max(Σ weights, 1e-9), so a row with nothing left to pool (all of it prompt) is a zero vector, not 0 / 0.
     /// </summary>
-    static Tensor Mean(Tensor tokens, Tensor weights) =>
-        EncoderNetwork.MeanPool(tokens, weights).masked_fill(weights.sum(1, keepdim: true).eq(0), 0);
+    static Tensor Mean(Tensor tokens, Tensor weights)
+    {
+        using Scalar zero = 0.ToScalar();
+        return EncoderNetwork.MeanPool(tokens, weights).masked_fill(weights.sum(1, keepdim: true).eq(zero), zero);
+    }
 
     /// <summary>L2 normalisation as torch.nn.functional.normalize(p=2, dim=1): x / max(‖x‖, 1e-12).</summary>
     public static Tensor Normalize(Tensor embeddings)
     {
         using var scope = NewDisposeScope();
-        Tensor norm = embeddings.norm(1, keepdim: true, p: 2).clamp_min(1e-12);
+        using Scalar least = 1e-12.ToScalar();
+        Tensor norm = embeddings.norm(1, keepdim: true, p: 2).clamp_min(least);
         return (embeddings / norm).MoveToOuterDisposeScope();
     }
 }

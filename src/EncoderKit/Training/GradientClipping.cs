@@ -21,8 +21,7 @@ public static class GradientClipping
         if (grads.Length == 0) return 0;
         Tensor total = TotalNorm(grads);
         // PyTorch's `max_norm / tensor` is tensor.reciprocal() * max_norm; the same ops give the same float32 coefficient.
-        // Explicit Scalars in usings: an implicit one can be finalized while libtorch reads it (see AdamW.Step).
-        using Scalar epsilon = 1e-6, max = maxNorm, one = 1.0;
+        using Scalar epsilon = 1e-6.ToScalar(), max = maxNorm.ToScalar(), one = 1.0.ToScalar();
         Tensor coefficient = total.add(epsilon, one).reciprocal_().mul_(max).clamp_max_(one);   // one: add's alpha, else another implicit Scalar
         foreach (Tensor grad in grads) grad.mul_(coefficient);
         return total.item<float>();

@@ -1,5 +1,6 @@
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Heads;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Training;
@@ -83,8 +84,12 @@ public static class TaskLoss
     public static Tensor QuestionAnswering(Tensor startLogits, Tensor endLogits, Tensor startPositions, Tensor endPositions)
     {
         long length = startLogits.shape[1];
-        Tensor SpanLoss(Tensor logits, Tensor positions) =>
-            nn.functional.cross_entropy(Float32(logits), positions.view(-1).clamp(0, length), ignore_index: length);
+        Tensor SpanLoss(Tensor logits, Tensor positions)
+        {
+            // Positions outside the window (or past the end) are clamped to `length`, which the loss ignores.
+            using Scalar first = 0L.ToScalar(), ignored = length.ToScalar();
+            return nn.functional.cross_entropy(Float32(logits), positions.view(-1).clamp(first, ignored), ignore_index: length);
+        }
         return (SpanLoss(startLogits, startPositions) + SpanLoss(endLogits, endPositions)) / 2;
     }
 

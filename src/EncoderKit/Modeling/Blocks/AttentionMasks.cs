@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -169,7 +170,8 @@ public sealed class AttentionMasks : IDisposable
     {
         if (allowed is null) return bias.alias();
         using var forbidden = allowed.logical_not();
-        using var blocked = zeros(allowed.shape, bias.dtype, bias.device).masked_fill_(forbidden, double.NegativeInfinity);
+        using Scalar minusInfinity = double.NegativeInfinity.ToScalar();
+        using var blocked = zeros(allowed.shape, bias.dtype, bias.device).masked_fill_(forbidden, minusInfinity);
         return bias + blocked;
     }
 
@@ -181,9 +183,10 @@ public sealed class AttentionMasks : IDisposable
     static (Tensor Mask, Tensor? Blind) BlockMask(long start, long queries, long keyStart, long keys, long half, Tensor? padding, Device device)
     {
         using var scope = NewDisposeScope();
-        Tensor i = arange(start, start + queries, ScalarType.Int64, device).unsqueeze(1);   // [q, 1]
-        Tensor j = arange(keyStart, keyStart + keys, ScalarType.Int64, device).unsqueeze(0); // [1, k]
-        Tensor mask = ((i - j).abs() <= half).view(1, 1, queries, keys);
+        Tensor i = TensorRange.Arange(start, start + queries, ScalarType.Int64, device).unsqueeze(1);   // [q, 1]
+        Tensor j = TensorRange.Arange(keyStart, keyStart + keys, ScalarType.Int64, device).unsqueeze(0); // [1, k]
+        using Scalar reach = half.ToScalar();
+        Tensor mask = (i - j).abs().le(reach).view(1, 1, queries, keys);
         if (padding is null) return (mask.MoveToOuterDisposeScope(), null);
         mask = mask & padding.narrow(3, keyStart, keys);
         Tensor blind = mask.any(3, keepdim: true).logical_not();

@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,7 +44,10 @@ public sealed class Embeddings : nn.Module
         Tensor x = Lookup(word, ids);
         // nn.Embedding(padding_idx) never trains the padding row: padded positions read it but give it no gradient.
         if (spec.PadTokenId is int pad && is_grad_enabled())
-            x = x.where(ids.ne(pad).unsqueeze(-1), x.detach());
+        {
+            using Scalar padId = pad.ToScalar();
+            x = x.where(ids.ne(padId).unsqueeze(-1), x.detach());
+        }
         if (position is not null)
         {
             Tensor positionIds = PositionIds(inputIds);
@@ -59,9 +63,10 @@ public sealed class Embeddings : nn.Module
     Tensor PositionIds(Tensor inputIds)
     {
         if (spec.Positions == Modeling.PositionIds.Sequential)
-            return arange(inputIds.shape[1], ScalarType.Int64, inputIds.device).unsqueeze(0);
+            return TensorRange.Arange(inputIds.shape[1], ScalarType.Int64, inputIds.device).unsqueeze(0);
         long pad = spec.PadTokenId!.Value;
-        Tensor real = inputIds.ne(pad).to_type(ScalarType.Int64);
+        using Scalar padId = pad.ToScalar();
+        Tensor real = inputIds.ne(padId).to_type(ScalarType.Int64);
         return real.cumsum(1) * real + pad;
     }
 

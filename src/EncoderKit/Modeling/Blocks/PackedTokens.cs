@@ -1,3 +1,5 @@
+using EncoderKit.Compute;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Modeling.Blocks;
@@ -18,7 +20,8 @@ public sealed class PackedTokens : IDisposable
         for (int b = 1; b < lengths.Length; b++) Starts[b] = Starts[b - 1] + lengths[b - 1];
         Batch = batch;
         Length = length;
-        Columns = indices.remainder(length);
+        using Scalar rowLength = length.ToScalar();
+        Columns = indices.remainder(rowLength);
     }
 
     /// <summary>Each sequence's real length.</summary>
@@ -47,10 +50,11 @@ public sealed class PackedTokens : IDisposable
     {
         using var scope = NewDisposeScope();
         long batch = attentionMask.shape[0], length = attentionMask.shape[1];
-        Tensor real = attentionMask.ne(0);
+        using Scalar zero = 0.ToScalar();
+        Tensor real = attentionMask.ne(zero);
         long[] lengths = real.sum(1).cpu().data<long>().ToArray();
         if (lengths.Any(l => l == 0)) return null;   // a row without real tokens has nothing to attend to
-        Tensor prefix = arange(length, ScalarType.Int64, attentionMask.device).unsqueeze(0)
+        Tensor prefix = TensorRange.Arange(length, ScalarType.Int64, attentionMask.device).unsqueeze(0)
             .lt(tensor(lengths, ScalarType.Int64).to(attentionMask.device).unsqueeze(1));
         if (!prefix.eq(real).all().item<bool>()) return null;
         Tensor indices = real.flatten().nonzero().flatten();

@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Modeling.Blocks;
@@ -29,8 +30,8 @@ public sealed class Rotary : IDisposable
         }
         using var scope = NewDisposeScope();
         // As the reference: inverse frequencies, angles and their cos/sin in float32, then the compute dtype.
-        Tensor inverse = 1.0 / pow(effectiveBase, arange(0, rotaryDim, 2, ScalarType.Int64, device).to_type(ScalarType.Float32) / rotaryDim);
-        Tensor angles = outer(arange(length, ScalarType.Int64, device).to_type(ScalarType.Float32), inverse);   // [L, rd/2]
+        Tensor inverse = 1.0 / pow(effectiveBase, TensorRange.Arange(0, rotaryDim, ScalarType.Int64, device, step: 2).to_type(ScalarType.Float32) / rotaryDim);
+        Tensor angles = outer(TensorRange.Arange(length, ScalarType.Int64, device).to_type(ScalarType.Float32), inverse);   // [L, rd/2]
         Tensor c = angles.cos(), s = angles.sin();
         Tensor fullCos = interleaved ? c.repeat_interleave(2, dim: -1) : cat([c, c], -1);                      // [L, rd]
         Tensor fullSin = interleaved ? stack([-s, s], -1).view(length, rotaryDim) : cat([-s, s], -1);
