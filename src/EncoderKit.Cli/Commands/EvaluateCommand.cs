@@ -64,10 +64,11 @@ static class EvaluateCommand
         var maxSeqLength = new Option<int?>("--max-seq-length") { Description = "--finetune: most tokens per input (default: GLUE 128; JGLUE as its README: MARC-ja 512, JSQuAD 384, JCommonsenseQA 64, else 128)" };
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "--finetune: warmup as a fraction of all steps (default: GLUE 0, JGLUE 0.1)" };
         var seed = new Option<long?>("--seed") { Description = "--finetune: seed of the head's initialisation, the data order and dropout (default 42)" };
+        var resume = new Option<bool>("--resume") { Description = "--finetune: continue each task's run from the newest checkpoint in its folder (a finished run is scored without training again)" };
         var command = new Command("evaluate", "Score a model on GLUE / JGLUE tasks or MTEB-style embedding tasks; results in MTEB's JSON layout")
         {
             task, data, suite, output, split, name, queryPrompt, documentPrompt, prompt, scoreRange, samplesPerLabel, experiments, language,
-            finetune, finetuneOutput, learningRate, trainBatchSize, epochs, maxSeqLength, warmupRatio, seed,
+            finetune, finetuneOutput, learningRate, trainBatchSize, epochs, maxSeqLength, warmupRatio, seed, resume,
         };
         model.AddTo(command);
         command.SetAction(async (parsed, cancellationToken) =>
@@ -102,13 +103,20 @@ static class EvaluateCommand
             var (modelName, revision) = model.Named(parsed);
             string TunedFolder(SuiteEntry spec) =>
                 Path.Combine(parsed.GetValue(finetuneOutput) ?? Path.Combine(folder ?? ".", "finetuned"), FileStem(BenchmarkTasks.Find(spec.Task)!.Name));
+            bool resuming = parsed.GetValue(resume);
+            if (resuming && !tune) throw new EncoderKitException(ErrorKind.BadInput, "continues an interrupted --finetune run; give --finetune too", field: "--resume");
             if (tune)
                 foreach (var (spec, i) in specs.Select((s, i) => (s, i)))   // before any task runs
                 {
                     BenchmarkTasks.TrainFile(BenchmarkTasks.Find(spec.Task)!, spec.Data);
                     string tuned = TunedFolder(spec);
-                    if ((Directory.Exists(tuned) && Directory.EnumerateFileSystemEntries(tuned).Any()) || specs.Take(i).Any(s => TunedFolder(s) == tuned))
-                        throw new EncoderKitException(ErrorKind.BadInput, "already holds a fine-tuned model or run; remove it, or give another --finetune-output", tuned, "--finetune-output");
+                    if (specs.Take(i).Any(s => TunedFolder(s) == tuned))
+                        throw new EncoderKitException(ErrorKind.BadInput, "is the fine-tuning folder of two tasks; give another --finetune-output", tuned, "--finetune-output");
+                    bool holdsFiles = Directory.Exists(tuned) && Directory.EnumerateFileSystemEntries(tuned).Any();
+                    if (holdsFiles && !resuming)
+                        throw new EncoderKitException(ErrorKind.BadInput, "already holds a fine-tuned model or run; pass --resume to continue it, remove it, or give another --finetune-output", tuned, "--finetune-output");
+                    if (holdsFiles && TrainingRuns.LatestCheckpoint(tuned) is null)
+                        throw new EncoderKitException(ErrorKind.BadInput, "holds files but no checkpoint of a run to resume; remove it, or give another --finetune-output", tuned, "--finetune-output");
                 }
 
             SentenceEncoder? encoder = null;
@@ -150,7 +158,7 @@ static class EvaluateCommand
                                 parsed.GetValue(epochs) ?? defaults.Epochs, parsed.GetValue(maxSeqLength) ?? defaults.MaxSeqLength,
                                 parsed.GetValue(warmupRatio) ?? defaults.WarmupRatio, parsed.GetValue(seed) ?? defaults.Seed);
                             ComputeOptions compute = model.Compute(parsed, cli);
-                            string tuned = await FineTuneAsync(cli, benchmark, spec.Data, baseFolder, recipe, TunedFolder(spec), compute, cancellationToken);
+                            string tuned = await FineTuneAsync(cli, benchmark, spec.Data, baseFolder, recipe, TunedFolder(spec), compute, resuming, cancellationToken);
                             using EncoderModel tunedModel = EncoderModel.Load(tuned, compute);
                             result = await EvaluateBenchmarkAsync(benchmark, spec.Data, split, tunedModel, cli, modelName, revision, parsed.GetValue(model.BatchSize), cancellationToken);
                         }
@@ -197,15 +205,17 @@ static class EvaluateCommand
 
     /// <summary>Fine-tunes with the recipe, one line per 5% of the steps on stderr; returns the model's folder.</summary>
     static async Task<string> FineTuneAsync(CliInvocation cli, BenchmarkTask task, string data, string baseFolder, FineTuningRecipe recipe, string outputFolder,
-        ComputeOptions compute, CancellationToken cancellationToken)
+        ComputeOptions compute, bool resume, CancellationToken cancellationToken)
     {
+        if (resume && TrainingRuns.LatestCheckpoint(outputFolder) is { } checkpoint)
+            cli.Error.WriteLine($"encoderkit: continuing the run in {outputFolder} from {Path.GetFileName(checkpoint)}");
         cli.Error.WriteLine(FormattableString.Invariant(
             $"encoderkit: fine-tuning on {task.DisplayName}'s train split into {outputFolder} (learning rate {recipe.LearningRate:0.##e+0}, batch {recipe.BatchSize}, ")
             + FormattableString.Invariant($"{recipe.Epochs} epochs, max length {recipe.MaxSeqLength}, warmup ratio {recipe.WarmupRatio}, seed {recipe.Seed})"));
         TrainingSummary summary = await BenchmarkFineTuning.FineTuneAsync(task, data, baseFolder, recipe, outputFolder, compute, p =>
         {
             if (p.Step == p.TotalSteps || p.Step % Math.Max(1, p.TotalSteps / 20) == 0) cli.Error.WriteLine("encoderkit: " + TrainingProgressView.Describe(p));
-        }, cancellationToken);
+        }, resume, cancellationToken);
         return summary.FinalModelFolder;
     }
 

@@ -46,8 +46,12 @@ public static class BenchmarkFineTuning
     /// folder) into <paramref name="outputFolder"/>, which ends as a Hugging Face model folder with the task's head (its
     /// labels named as the task names them).
     /// </summary>
+    /// <param name="resume">
+    /// Continue the run from the newest checkpoint in <paramref name="outputFolder"/> when it holds one (a finished run's
+    /// last checkpoint is its last step: nothing is trained again, and its model is written again); else start afresh.
+    /// </param>
     public static async Task<TrainingSummary> FineTuneAsync(BenchmarkTask task, string data, string baseModel, FineTuningRecipe recipe, string outputFolder,
-        ComputeOptions? compute = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        ComputeOptions? compute = null, Action<TrainingProgress>? progress = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(recipe);
@@ -75,6 +79,7 @@ public static class BenchmarkFineTuning
         })
         {
             Columns = new DataColumns(TextPair: pairs ? "text_pair" : null),
+            Resume = resume ? TrainingRuns.LatestCheckpoint(outputFolder) : null,
             // run_squad's doc_stride of 128, kept below half a window when the window is shortened.
             Features = new FeatureOptions(recipe.MaxSeqLength, Math.Min(128, recipe.MaxSeqLength / 2 - 1)),
             Compute = (compute ?? new ComputeOptions()) with { Dtype = ComputeDtype.Float32 },

@@ -94,12 +94,15 @@ public static class TrainingRuns
     public static string FindCheckpoint(string outputFolder, string? resume)
     {
         if (string.IsNullOrEmpty(resume) || resume == "latest")
-            return new CheckpointFolders(outputFolder, int.MaxValue).Latest()
+            return LatestCheckpoint(outputFolder)
                 ?? throw new EncoderKitException(ErrorKind.MissingFile, "no complete checkpoint to resume from", outputFolder, "--resume");
         string folder = Directory.Exists(resume) ? resume : Path.Combine(outputFolder, resume);
         return Directory.Exists(folder) && File.Exists(Path.Combine(folder, TrainingRunState.FileName)) ? folder
             : throw new EncoderKitException(ErrorKind.MissingFile, "not a complete checkpoint of a training run", folder, "--resume");
     }
+
+    /// <summary>The newest complete checkpoint in <paramref name="outputFolder"/>; null when it holds none.</summary>
+    public static string? LatestCheckpoint(string outputFolder) => new CheckpointFolders(outputFolder, int.MaxValue).Latest();
 
     /// <summary>
     /// The checkpoint a run starts from: the one <paramref name="resume"/> names (<see cref="FindCheckpoint"/>), or none
@@ -108,7 +111,7 @@ public static class TrainingRuns
     public static string? CheckpointToResume(string outputFolder, string? resume)
     {
         if (resume is not null) return FindCheckpoint(outputFolder, resume);
-        if (new CheckpointFolders(outputFolder, int.MaxValue).Latest() is { } existing)
+        if (LatestCheckpoint(outputFolder) is { } existing)
             throw new EncoderKitException(ErrorKind.BadInput, $"the output folder holds checkpoints of a run ({Path.GetFileName(existing)}); pass --resume to continue it, or choose another folder", outputFolder, "--output");
         return null;
     }

@@ -189,6 +189,44 @@ public sealed class EvaluateFinetuneTests(Xunit.Abstractions.ITestOutputHelper o
         File.WriteAllText(_work.File("tuned/glue_sst2/config.json"), "{}");
         line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune", "--finetune-output", _work.File("tuned"))
             .AssertOneLineError();
-        Assert.Contains("glue_sst2: --finetune-output: already holds a fine-tuned model or run", line);
+        Assert.Contains("glue_sst2: --finetune-output: already holds a fine-tuned model or run; pass --resume", line);
+        // --resume continues runs, and a folder without one is not a run to continue.
+        line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune", "--finetune-output", _work.File("tuned"), "--resume")
+            .AssertOneLineError();
+        Assert.Contains("glue_sst2: --finetune-output: holds files but no checkpoint of a run to resume", line);
+        line = CliRunner.Run("", "evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--resume").AssertOneLineError();
+        Assert.Contains("--resume: continues an interrupted --finetune run", line);
+    }
+
+    [Fact, Trait("speed", "slow")]
+    public async Task ResumeScoresAFinishedRunAgainWithoutTrainingAndRecoversItsModel()
+    {
+        string model = TinyTasks.BaseModel(_work.File("base"));
+        WriteSst2(_work.File("sst2/train.tsv"), 160, 1);
+        WriteSst2(_work.File("sst2/dev.tsv"), 40, 2);
+        string[] Args(string results, params string[] more) =>
+            ["evaluate", "--model", model, "--task", "glue/sst2", "--data", _work.File("sst2"), "--finetune", "--output", results,
+             "--learning-rate", "2e-3", "--epochs", "2", "--train-batch-size", "16", "--threads", "1", .. more];
+        static double Accuracy(string results)
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(results));
+            return json.RootElement.GetProperty("scores").GetProperty("dev")[0].GetProperty("accuracy").GetDouble();
+        }
+        var first = await CliRunner.RunAsync(Args(_work.File("results/first.json")));
+        Assert.True(first.Exit == 0, first.Err);
+        string tuned = _work.File("results/finetuned/glue_sst2"), log = Path.Combine(tuned, "train_log.jsonl");
+        string[] logLines = File.ReadAllLines(log);
+        Assert.Equal(20, logLines.Count(l => l.Contains("\"loss\"", StringComparison.Ordinal)));   // 160 / 16 × 2 epochs
+
+        // Killed after the last checkpoint but before the model was written: --resume writes it from the checkpoint,
+        // trains nothing (the log is as it was), and scores what the first run would have.
+        File.Delete(Path.Combine(tuned, "model.safetensors"));
+        var resumed = await CliRunner.RunAsync(Args(_work.File("results/resumed.json"), "--resume"));
+        Assert.True(resumed.Exit == 0, resumed.Err);
+        Assert.Contains("continuing the run in", resumed.Err);
+        Assert.Contains("from checkpoint-20", resumed.Err);
+        Assert.Equal(logLines, File.ReadAllLines(log));
+        Assert.True(File.Exists(Path.Combine(tuned, "model.safetensors")));
+        Assert.Equal(Accuracy(_work.File("results/first.json")), Accuracy(_work.File("results/resumed.json")));
     }
 }
