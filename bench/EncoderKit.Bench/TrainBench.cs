@@ -3,6 +3,7 @@ using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Bench;
@@ -46,7 +47,8 @@ static class TrainBench
                 Measure.ResetPeakRss();
                 using var scope = NewDisposeScope();
                 Tensor ids = randint(1000, model.Spec.Embeddings.VocabSize, [batch, length]);
-                Tensor labels = ids.masked_fill(rand(batch, length) >= 0.15, TaskLoss.IgnoreIndex);
+                using Scalar rate = 0.15.ToScalar(), ignored = TaskLoss.IgnoreIndex.ToScalar();
+                Tensor labels = ids.masked_fill(rand(batch, length).ge(rate), ignored);
                 double perStep = Measure.SecondsPerRun(() => trainer.TrainStep([(ids, labels)]), minRuns: steps, minSeconds: 0);
                 double tokens = (double)batch * length;
                 double achieved = StepFlops(model.Spec, batch, length) / perStep / 1e9;

@@ -1,5 +1,6 @@
 using EncoderKit.Compute;
 using EncoderKit.IO;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests;
@@ -46,7 +47,8 @@ public static class TensorAssert
         {
             Tensor keep = realPositions.to_type(ScalarType.Bool);
             while (keep.dim() < diff.dim()) keep = keep.unsqueeze(-1);
-            diff = diff.masked_fill(keep.logical_not(), 0.0);
+            using Scalar zero = 0.0.ToScalar();
+            diff = diff.masked_fill(keep.logical_not(), zero);
         }
         return diff.max().item<double>();
     }

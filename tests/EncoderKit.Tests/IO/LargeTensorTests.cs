@@ -43,7 +43,7 @@ public sealed class LargeTensorTests : IDisposable
     [Theory, InlineData(12L), InlineData(5L), InlineData(1L << 30)]
     public void WritingInWindowsWritesEveryByteInOrder(long windowBytes)
     {
-        using Tensor tensor = arange(0, 37 * 11, dtype: ScalarType.BFloat16).reshape(37, 11);
+        using Tensor tensor = TensorRange.Arange(37 * 11, ScalarType.BFloat16, CPU).reshape(37, 11);
         using var stream = new MemoryStream();
         TorchTensors.WriteStored(tensor, stream, windowBytes);
         Assert.Equal(BytesOf(tensor), stream.ToArray());

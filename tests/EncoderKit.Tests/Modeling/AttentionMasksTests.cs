@@ -1,5 +1,7 @@
+using EncoderKit.Compute;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Blocks;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -16,13 +18,14 @@ public sealed class AttentionMasksTests
     static Tensor Reference(Tensor q, Tensor k, Tensor v, Tensor? attentionMask, long? half)
     {
         long length = q.shape[2];
-        Tensor positions = arange(length, ScalarType.Int64);
+        Tensor positions = TensorRange.Arange(length, ScalarType.Int64, CPU);
         Tensor allowed = ones(length, length, ScalarType.Bool);
-        if (half is { } h) allowed = (positions.unsqueeze(1) - positions.unsqueeze(0)).abs() <= h;
+        using Scalar reach = (half ?? length).ToScalar(), lowest = float.MinValue.ToScalar();
+        if (half is not null) allowed = (positions.unsqueeze(1) - positions.unsqueeze(0)).abs().le(reach);
         Tensor mask = allowed.view(1, 1, length, length);
         if (attentionMask is not null) mask = mask & attentionMask.to_type(ScalarType.Bool).view(q.shape[0], 1, 1, length);
         Tensor scores = q.to_type(ScalarType.Float64).matmul(k.to_type(ScalarType.Float64).transpose(-1, -2)) / Math.Sqrt(q.shape[3]);
-        Tensor weights = (scores + zeros_like(scores).masked_fill(mask.logical_not(), float.MinValue)).softmax(-1);
+        Tensor weights = (scores + zeros_like(scores).masked_fill(mask.logical_not(), lowest)).softmax(-1);
         return weights.matmul(v.to_type(ScalarType.Float64));
     }
 
@@ -40,7 +43,7 @@ public sealed class AttentionMasksTests
         if (padded)
         {
             attentionMask = ones(2, length, ScalarType.Int64);
-            attentionMask[1].narrow(0, length / 3, length - length / 3).fill_(0);
+            attentionMask[1].narrow(0, length / 3, length - length / 3).zero_();
         }
         var spec = new AttentionSpec(3, 3, 8, false, false, LocalWindow: window, GlobalEveryNLayers: 2);
         using var masks = AttentionMasks.Build(spec, attentionMask, length, CPU);
@@ -65,7 +68,7 @@ public sealed class AttentionMasksTests
         Tensor[] ours = Leaves(), reference = [.. ours.Select(t => t.clone())];
         Tensor upstream = randn([2, 3, length, 8], ScalarType.Float64, generator: generator);
         Tensor attentionMask = ones(2, length, ScalarType.Int64);
-        attentionMask[1].narrow(0, length / 3, length - length / 3).fill_(0);
+        attentionMask[1].narrow(0, length / 3, length - length / 3).zero_();
         var spec = new AttentionSpec(3, 3, 8, false, false, LocalWindow: window, GlobalEveryNLayers: 2);
         using var masks = AttentionMasks.Build(spec, attentionMask, length, CPU);
         using (enable_grad())

@@ -3,6 +3,7 @@ using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Heads;
 using EncoderKit.Tests.IO;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -71,8 +72,8 @@ public sealed class ModernBertClassifierTests
     static Tensor Rope(Tensor x, double theta)   // x: [B, h, L, d]
     {
         long length = x.shape[2];
-        Tensor inverse = 1.0 / pow(theta, arange(0, HeadDim, 2, ScalarType.Float64) / HeadDim);
-        Tensor angles = arange(length, ScalarType.Float64).unsqueeze(1) * inverse.unsqueeze(0);
+        Tensor inverse = 1.0 / pow(theta, TensorRange.Arange(0, HeadDim, ScalarType.Float64, CPU, step: 2) / HeadDim);
+        Tensor angles = TensorRange.Arange(length, ScalarType.Float64, CPU).unsqueeze(1) * inverse.unsqueeze(0);
         Tensor cos = cat([angles, angles], -1).cos(), sin = cat([angles, angles], -1).sin();
         Tensor rotated = cat([-x.narrow(-1, HeadDim / 2, HeadDim / 2), x.narrow(-1, 0, HeadDim / 2)], -1);
         return x * cos + rotated * sin;
@@ -84,8 +85,9 @@ public sealed class ModernBertClassifierTests
         long batch = ids.shape[0], length = ids.shape[1];
         Tensor x = LayerNorm(W("model.embeddings.tok_embeddings.weight")[ids], W("model.embeddings.norm.weight"));
         Tensor real = attentionMask.to_type(ScalarType.Bool).view(batch, 1, 1, length);
-        Tensor position = arange(length, ScalarType.Int64);
-        Tensor band = ((position.unsqueeze(1) - position.unsqueeze(0)).abs() <= Window / 2).view(1, 1, length, length);
+        Tensor position = TensorRange.Arange(length, ScalarType.Int64, CPU);
+        using Scalar reach = (Window / 2).ToScalar(), lowest = double.MinValue.ToScalar();
+        Tensor band = (position.unsqueeze(1) - position.unsqueeze(0)).abs().le(reach).view(1, 1, length, length);
         for (int i = 0; i < Layers; i++)
         {
             bool global = i % 2 == 0;
@@ -97,7 +99,7 @@ public sealed class ModernBertClassifierTests
             Tensor allowed = global ? real : real & band;
             Tensor scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(HeadDim);
             // As transformers: the most negative finite value, so a padded query that sees no key gets uniform weights, not NaN.
-            Tensor attended = scores.masked_fill(allowed.logical_not(), double.MinValue).softmax(-1).matmul(v);
+            Tensor attended = scores.masked_fill(allowed.logical_not(), lowest).softmax(-1).matmul(v);
             x = x + attended.transpose(1, 2).reshape(batch, length, Hidden).matmul(W($"model.layers.{i}.attn.Wo.weight").t());
             Tensor[] halves = LayerNorm(x, W($"model.layers.{i}.mlp_norm.weight")).matmul(W($"model.layers.{i}.mlp.Wi.weight").t()).chunk(2, -1);
             x = x + (Gelu(halves[0]) * halves[1]).matmul(W($"model.layers.{i}.mlp.Wo.weight").t());
@@ -125,8 +127,8 @@ public sealed class ModernBertClassifierTests
 
         Tensor ids = randint(1, Vocab, [3, Length], dtype: ScalarType.Int64, generator: new Generator(5));
         Tensor mask = ones(3, Length, ScalarType.Int64);
-        mask[1].narrow(0, 9, Length - 9).fill_(0);    // 9 real tokens: still longer than the ±3 window
-        mask[2].narrow(0, 3, Length - 3).fill_(0);    // 3 real tokens: inside it
+        mask[1].narrow(0, 9, Length - 9).zero_();    // 9 real tokens: still longer than the ±3 window
+        mask[2].narrow(0, 3, Length - 3).zero_();    // 3 real tokens: inside it
 
         using var model = EncoderModel.Load(folder.Path);
         Assert.Equal(pooling == "mean" ? ClassifierPooling.Mean : ClassifierPooling.Cls, model.Spec.Heads.Get<ClassifierSpec>()!.Pooling);

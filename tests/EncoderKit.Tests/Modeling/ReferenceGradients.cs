@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EncoderKit.Compute;
 using EncoderKit.IO;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -32,6 +33,9 @@ static class ReferenceGradients
         if (grads.TryGet("gradrownorm." + name, out _))
             TensorAssert.Close(ours.norm(1), TorchTensors.Read(grads, "gradrownorm." + name), tolerance * Math.Sqrt(ours.shape[1]), what: name + " (row norms)");
         if (compact["row_sparse"]?.GetValue<bool>() == true)
-            TensorAssert.Close(ours.index_fill(0, index, 0), zeros_like(ours), tolerance, what: name + " (rows the reference has as zero)");
+        {
+            using Scalar zero = 0.ToScalar();
+            TensorAssert.Close(ours.index_fill(0, index, zero), zeros_like(ours), tolerance, what: name + " (rows the reference has as zero)");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Blocks;
 using static TorchSharp.torch;
@@ -20,12 +21,13 @@ public sealed class RotaryTests
         // Head j of every position holds the unit vector along dimension j: [1, L, d/2 heads, d].
         Tensor x = eye(HeadDim / 2, HeadDim).view(1, 1, HeadDim / 2, HeadDim).expand(1, length, HeadDim / 2, HeadDim).contiguous();
         Tensor rotated = rotary.Apply(x)[0];                                                   // [L, d/2, d]
-        Tensor j = arange(HeadDim / 2, ScalarType.Int64).view(1, -1, 1).expand(length, -1, 1);
+        Tensor j = TensorRange.Arange(HeadDim / 2, ScalarType.Int64, CPU).view(1, -1, 1).expand(length, -1, 1);
         return (rotated.gather(2, j).squeeze(-1), rotated.gather(2, j + HeadDim / 2).squeeze(-1));   // [L, d/2] each
     }
 
     static Tensor Angles(double @base, long length) =>
-        arange(length, ScalarType.Float64).unsqueeze(1) * (1.0 / pow(@base, arange(0, HeadDim, 2, ScalarType.Float64) / HeadDim)).unsqueeze(0);
+        TensorRange.Arange(length, ScalarType.Float64, CPU).unsqueeze(1)
+        * (1.0 / pow(@base, TensorRange.Arange(0, HeadDim, ScalarType.Float64, CPU, step: 2) / HeadDim)).unsqueeze(0);
 
     [Theory]
     [InlineData(12, false)]   // within the trained length: plain base

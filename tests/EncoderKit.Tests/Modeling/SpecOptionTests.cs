@@ -1,6 +1,7 @@
 using EncoderKit.Modeling;
 using EncoderKit.Modeling.Blocks;
 using EncoderKit.Modeling.Heads;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Modeling;
@@ -92,7 +93,8 @@ public sealed class SpecOptionTests
             allowed[b, i, j] = attentionMask[b, j].item<long>() == 1 && (!windowed || Math.Abs(i - j) <= window / 2);
         Tensor scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(dim) + bias;
         Tensor blocked = tensor(allowed).view(2, 1, length, length).logical_not();
-        Tensor expected = scores.masked_fill(blocked, double.NegativeInfinity).softmax(-1).matmul(v);
+        using Scalar minusInfinity = double.NegativeInfinity.ToScalar();
+        Tensor expected = scores.masked_fill(blocked, minusInfinity).softmax(-1).matmul(v);
         // Compared at real queries: what a padded query computes is left to the implementation (meta.json conventions).
         TensorAssert.Close(attended.transpose(1, 2), expected.transpose(1, 2), 1e-5, attentionMask, "attention with bias");
     }

@@ -1,3 +1,4 @@
+using EncoderKit.Compute;
 using System.Text.Json.Nodes;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
@@ -30,7 +31,7 @@ public sealed class UnpaddedExecutionTests
         using var scope = NewDisposeScope();
         using EncoderOutputs padded = Run(model, ids, mask, types, BatchExecution.Padded);
         using EncoderOutputs unpadded = Run(model, ids, mask, types, BatchExecution.Unpadded);
-        Tensor padding = mask.eq(0);
+        Tensor padding = mask.logical_not();
         Assert.True(padding.any().item<bool>(), "the batch must mix lengths");
         // Unpadded execution never computes a padding position: there the outputs are zeros, unlike padded execution's.
         Tensor atPadding = unpadded.LastHiddenState.masked_select(padding.unsqueeze(-1));
@@ -82,8 +83,9 @@ public sealed class UnpaddedExecutionTests
         const int length = 40;
         var generator = new Generator(7);
         Tensor ids = randint(5, 1000, [lengths.Length, length], dtype: ScalarType.Int64, generator: generator);
-        Tensor mask = arange(length).unsqueeze(0).lt(tensor(lengths).unsqueeze(1)).to_type(ScalarType.Int64);
-        Tensor? types = model.Spec.Embeddings.TypeVocabSize > 1 ? arange(length).unsqueeze(0).ge(tensor(lengths).unsqueeze(1) / 2).to_type(ScalarType.Int64) * mask : null;
+        Tensor positions = TensorRange.Arange(length, ScalarType.Int64, CPU).unsqueeze(0);
+        Tensor mask = positions.lt(tensor(lengths).unsqueeze(1)).to_type(ScalarType.Int64);
+        Tensor? types = model.Spec.Embeddings.TypeVocabSize > 1 ? positions.ge(tensor(lengths).unsqueeze(1) / 2).to_type(ScalarType.Int64) * mask : null;
         AssertAgree(model, ids, mask, types);
     }
 
@@ -94,7 +96,7 @@ public sealed class UnpaddedExecutionTests
         using var fixture = new Fixture("modernbert");
         using var model = EncoderModel.Load(fixture.Folder);
         using var scope = NewDisposeScope();
-        Tensor mask = fixture.AttentionMask, padding = mask.eq(0).unsqueeze(-1);
+        Tensor mask = fixture.AttentionMask, padding = mask.logical_not().unsqueeze(-1);
         Assert.True(1 - mask.to_type(ScalarType.Float64).mean().item<double>() >= EncoderNetwork.PackFromPaddingShare);
         bool ZerosAtPadding(EncoderOutputs outputs) => outputs.LastHiddenState.masked_select(padding).abs().max().item<float>() == 0;
         using (var inference = inference_mode())

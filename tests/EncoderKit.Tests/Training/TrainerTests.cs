@@ -3,6 +3,7 @@ using EncoderKit.Compute;
 using EncoderKit.IO;
 using EncoderKit.Modeling;
 using EncoderKit.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EncoderKit.Tests.Training;
@@ -48,9 +49,10 @@ public sealed class TrainerTests(Xunit.Abstractions.ITestOutputHelper output)
 
     static Tensor MaskedLmLoss(EncoderModel model, Tensor rows)
     {
-        Tensor masked = rand(rows.shape) < 0.15;
-        Tensor labels = rows.masked_fill(masked.logical_not(), -100);
-        using EncoderOutputs outputs = model.Network.Forward(rows.masked_fill(masked, MaskId), null, null, Outputs.MlmLogits);
+        using Scalar rate = 0.15.ToScalar(), ignored = (-100).ToScalar(), maskId = MaskId.ToScalar();
+        Tensor masked = rand(rows.shape).lt(rate);
+        Tensor labels = rows.masked_fill(masked.logical_not(), ignored);
+        using EncoderOutputs outputs = model.Network.Forward(rows.masked_fill(masked, maskId), null, null, Outputs.MlmLogits);
         return TaskLoss.MaskedLm(outputs.MlmLogits!, labels);
     }
 
