@@ -141,6 +141,8 @@ public static partial class MklCpuDispatch
         try
         {
             RandomAccess.Write(new SafeFileHandle(descriptor, ownsHandle: false), library, 0);
+            // Binds dlerror's stub now: binding it after a failed dlopen would call dlsym, which clears the error.
+            Dl.LastError();
             handle = Dl.Open($"/proc/self/fd/{descriptor}", RtldNow | (global ? RtldGlobal : 0));
             return handle != 0 ? handle : throw new InvalidOperationException($"dlopen of the in-memory library failed: {Dl.LastError()}");
         }

@@ -20,6 +20,15 @@ public sealed class MklCpuDispatchTests
         Assert.Equal(0, MklCpuDispatch.Symbol(handle, "encoderkit_test_other"));
     }
 
+    [Fact]
+    public void BytesThatAreNoLibraryAreRefusedWithTheLoadersReason()
+    {
+        // What the module initializer turns into VendorCheck = Failed (and a warning at model load) instead of a crash.
+        var e = Assert.Throws<InvalidOperationException>(() => MklCpuDispatch.LoadFromMemory(new byte[256], global: false));
+        Assert.Contains("dlopen of the in-memory library failed", e.Message);
+        Assert.Contains("invalid ELF header", e.Message);   // glibc's words, kept from dlerror
+    }
+
     [Theory]
     [InlineData(true, "AuthenticAMD", null, MklVendorCheck.Bypassed)]
     [InlineData(true, "HygonGenuine", "1", MklVendorCheck.Bypassed)]
