@@ -82,7 +82,8 @@ public sealed record EmbeddingTrainingSettings(string Model, string TrainFile, T
 /// A contrastive training run from data files to a sentence-transformers folder, as sentence-transformers trains
 /// (MultipleNegativesRankingLoss and friends): reads and checks all data first, embeds each batch's columns with the
 /// model's own pooling, prompts and truncation, trains the encoder with <see cref="TrainingRun{TExample}"/> (resume,
-/// checkpoints, best model, log), then writes modules.json, the pooling config and the prompts beside the weights.
+/// checkpoints, best model, log), with modules.json, the pooling config and the prompts beside the weights in every
+/// checkpoint, the best and the output, so each loads as a sentence-transformers model.
 /// </summary>
 /// <remarks>
 /// Only the transformer is trained: a model with Dense or LayerNorm modules after pooling is refused, since their
@@ -169,10 +170,9 @@ public static class EmbeddingTrainer
             MainMetric = settings.MainMetric,
             TokenCount = e => e.Tokens,
             Progress = progress,
+            SaveBesideModel = folder => encoder.Modules.SaveModules(folder, sentenceSettings),
         };
-        TrainingSummary summary = run.Run(cancellationToken);
-        encoder.Modules.SaveModules(output, sentenceSettings);
-        return summary;
+        return run.Run(cancellationToken);
     }
 
     /// <summary>The loss over a batch's column embeddings ([B, D] each).</summary>

@@ -184,6 +184,13 @@ public sealed class TrainingRun<TExample>
 
     public Action<TrainingProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// Writes what belongs beside the model's weights into each folder the run saves the model in (every checkpoint,
+    /// the best, the output folder at the end), so each loads as the whole model: a sentence-transformers model's
+    /// modules and settings. Null: the Hugging Face folder alone.
+    /// </summary>
+    public Action<string>? SaveBesideModel { get; init; }
+
     public int MicroBatchesPerEpoch => (examples.Count + options.BatchSize - 1) / options.BatchSize;
 
     public long StepsPerEpoch => Math.Max(1, MicroBatchesPerEpoch / options.GradientAccumulation);
@@ -259,7 +266,11 @@ public sealed class TrainingRun<TExample>
                     state.BestMetric = value;
                     state.BestStep = step;
                     state.EvaluationsWithoutImprovement = 0;
-                    best.Write(step, model.Save);
+                    best.Write(step, folder =>
+                    {
+                        model.Save(folder);
+                        SaveBesideModel?.Invoke(folder);
+                    });
                 }
                 else if (++state.EvaluationsWithoutImprovement >= options.EarlyStoppingPatience)
                     stoppedEarly = true;
@@ -269,6 +280,7 @@ public sealed class TrainingRun<TExample>
                 {
                     trainer.Save(folder);
                     state.Write(folder);
+                    SaveBesideModel?.Invoke(folder);
                 });
 
             double elapsed = clock.Elapsed.TotalSeconds, perStep = elapsed / (step - startStep);
@@ -290,6 +302,7 @@ public sealed class TrainingRun<TExample>
                 });
         else
             model.Save(final);
+        SaveBesideModel?.Invoke(final);
         bool fromBest = bestFolder is not null;
         return new TrainingSummary(trainer.Step, stoppedEarly, fromBest ? state.BestStep : trainer.Step, fromBest ? state.BestMetric : null, final);
     }

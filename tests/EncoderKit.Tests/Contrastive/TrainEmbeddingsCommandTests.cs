@@ -34,6 +34,13 @@ public sealed class TrainEmbeddingsCommandTests
             query = encoder.Encode(texts, prompt: "search_query: ");
             document = encoder.Encode(texts, prompt: "search_document: ");
         }
+        // The checkpoint is a sentence-transformers model itself: its prompts by name give the same vectors.
+        using (SentenceEncoder checkpoint = SentenceEncoder.Load(Path.Combine(output, "checkpoint-4")))
+        {
+            Assert.Equal("search_query: ", checkpoint.Prompts["query"]);
+            float[][] fromCheckpoint = checkpoint.Encode(texts, promptName: "query");
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(query[i], fromCheckpoint[i], (a, b) => Math.Abs(a - b) <= 1e-6f);
+        }
         using (SentenceEncoder encoder = SentenceEncoder.Load(model)) untrained = encoder.Encode(texts, prompt: "search_query: ");
 
         float[][] embedQuery = Embeddings(await CliRunner.RunAsync(["embed", "--model", output, "--prompt", "query", .. texts]));
