@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EncoderKit.Compute;
 using EncoderKit.SentenceEmbeddings;
 using EncoderKit.Server;
 using Microsoft.Extensions.Logging;
@@ -46,7 +47,8 @@ static class ServeCommand
             using SentenceEncoder encoder = SentenceEncoder.Load(folder, encoderOptions);
             encoder.Encode(["warm-up"], cancellationToken: cancellationToken);   // first-call allocations before /health says ready
             await using EncoderServer server = await EncoderServer.StartAsync(encoder, options, new NotesProvider(cli.Notes), cancellationToken);
-            cli.Error.WriteLine($"encoderkit: serving {encoder.ModelId} on {server.Address}");
+            // The kernels are the first thing to check when a CPU serves slower than it should (MklCpuDispatch).
+            cli.Error.WriteLine($"encoderkit: serving {encoder.ModelId} on {server.Address} (MKL kernels: {MklCpuDispatch.KernelBranch()})");
             try
             {
                 await server.WaitForShutdownAsync(cancellationToken);

@@ -90,7 +90,7 @@ public class ServeCommandTests
         stop.Cancel();
         CliRunner.Result result = await run;
         Assert.True(result.Exit == 0, result.Err);
-        Assert.Contains($"serving {model.Path} on http://127.0.0.1:{port}", result.Err);
+        Assert.Contains($"serving {model.Path} on http://127.0.0.1:{port}/ (MKL kernels: ", result.Err);
     }
 
     internal static int FreePort()
