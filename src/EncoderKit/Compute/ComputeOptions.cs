@@ -53,7 +53,7 @@ public sealed record ComputeOptions
     internal void ApplyToProcess()
     {
         if (MklCpuDispatch.VendorCheck == MklVendorCheck.Failed)
-            Logger?.LogWarning("MKL will run its generic kernels on this non-Intel CPU, float32 matrix products about 30% slower: {Reason}", MklCpuDispatch.FailureReason);
+            Logger?.LogWarning("MKL will run its generic kernels on this non-Intel CPU, float32 matrix products up to a quarter slower: {Reason}", MklCpuDispatch.FailureReason);
         if (Threads is not { } n) return;
         if (n < 1) throw new EncoderKitException(ErrorKind.BadInput, $"thread count must be at least 1, got {n}", field: "threads");
         // More threads than cores only makes them wait on each other (a 3 s job took 78 s with 1000).
