@@ -81,7 +81,7 @@ public sealed class CliErrorTests
         string[] commands = help.Out[help.Out.IndexOf("Commands:", StringComparison.Ordinal)..].Split('\n').Skip(1)
             .Where(l => l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim().Split(' ')[0]).ToArray();
         Assert.Equal(["fill-mask", "classify", "tag", "answer", "rerank", "choose", "forward", "finetune", "train-embeddings", "tokenize", "embed", "similarity", "search", "evaluate", "serve",
-            "prepare-corpus", "pretrain", "mask-preview", "average", "download", "cache"], commands);
+            "prepare-corpus", "pretrain", "mask-preview", "average", "download", "cache", "env"], commands);
         foreach (string command in commands) Assert.Equal(0, (await RunAsync(command, "--help")).Exit);
     }
 
