@@ -54,8 +54,8 @@ public static class Pooling
                     parts.Add(Mean(seen, mask));
                     break;
                 case PoolingMode.MeanSqrtLen:
-                    // sum / sqrt(count), as mean · sqrt(count).
                 {
+                    // sum / sqrt(count), as mean · sqrt(count).
                     using Scalar least = 1e-9.ToScalar();
                     parts.Add(Mean(seen, mask) * mask.sum(1, keepdim: true).clamp_min(least).sqrt());
                     break;
