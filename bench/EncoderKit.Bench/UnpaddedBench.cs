@@ -15,7 +15,8 @@ namespace EncoderKit.Bench;
 /// libtorch (the engine's own) and, when it can be installed, Debian's OpenBLAS. Then the cost of unpadding a batch
 /// that has no padding (what <see cref="EncoderNetwork.PackFromPaddingShare"/> rests on), and attention per sequence
 /// against one block-diagonal call.
-/// Usage: unpadded [--config FILE] [--texts N] [--batch-size B] [--document TOKENS] [--threads N] [--seed S] [--openblas yes|no]
+/// Usage: unpadded [--config FILE] [--texts N] [--batch-size B] [--document TOKENS] [--threads N] [--seed S] [--openblas yes|no] [--dtype fp32|bf16]
+/// (bf16: the ceiling is libtorch's bf16 GEMM; OpenBLAS has none)
 /// </summary>
 /// <remarks>
 /// Useful FLOPs count real tokens only: per layer and token 2 × (H × qkv rows + heads × d × H + H × I × (3 gated, 2
@@ -33,20 +34,22 @@ static class UnpaddedBench
         int document = args.Ints("--document", [8000])[0];
         int seed = args.Ints("--seed", [0])[0];
         int? threads = args.Get("--threads") is { } t ? int.Parse(t) : null;
+        bool bf16 = args.Get("--dtype") == "bf16";
+        ScalarType dtype = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
-        using EncoderModel model = EncoderModel.CreateRandom(config, new ComputeOptions { Threads = threads }, seed);
+        using EncoderModel model = EncoderModel.CreateRandom(config, new ComputeOptions { Threads = threads, Dtype = bf16 ? ComputeDtype.BFloat16 : ComputeDtype.Float32 }, seed);
         EncoderSpec spec = model.Spec;
         var random = new Random(seed);
         int[] lengths = Enumerable.Range(0, count).Select(_ => (int)Math.Round(Math.Exp(Math.Log(8) + random.NextDouble() * (Math.Log(300) - Math.Log(8))))).ToArray();
         var inputs = lengths.Select(n => new TokenizedText(Enumerable.Range(0, n).Select(_ => random.Next(1000, 50000)).ToArray())).ToList();
         Batch[] batches = BatchPlanner.Plan(inputs, new BatchLimits(MaxRows: batchSize), padId: 0).ToArray();
         long real = lengths.Sum(x => (long)x), padded = batches.Sum(b => b.PaddedTokens);
-        Console.WriteLine($"unpadded: {config.File}; CPU {CpuName()}, libtorch threads {threads ?? get_num_threads()}, fp32");
+        Console.WriteLine($"unpadded: {config.File}; CPU {CpuName()}, libtorch threads {threads ?? get_num_threads()}, {(bf16 ? "bf16" : "fp32")}");
         Console.WriteLine($"  mix: {count} texts of {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}), {batches.Length} batches of ≤ {batchSize} rows, {100.0 * (padded - real) / padded:F0}% of positions padding");
 
-        double torchGemm = GemmGflops(spec, Libtorch);
-        double? blasGemm = args.Get("--openblas") == "no" ? null : OpenBlas.Load() is { } sgemm ? GemmGflops(spec, sgemm) : null;
-        Console.WriteLine($"  GEMM ceiling (the model's projection shapes, 4,096 rows): libtorch {torchGemm:F1} GFLOP/s, OpenBLAS {(blasGemm is { } b ? $"{b:F1} GFLOP/s" : "unavailable")}");
+        double torchGemm = GemmGflops(spec, (m, k, n) => Libtorch(m, k, n, dtype));
+        double? blasGemm = bf16 || args.Get("--openblas") == "no" ? null : OpenBlas.Load() is { } sgemm ? GemmGflops(spec, sgemm) : null;
+        Console.WriteLine($"  GEMM ceiling (the model's projection shapes, 4,096 rows): libtorch {torchGemm:F1} GFLOP/s, OpenBLAS {(blasGemm is { } b ? $"{b:F1} GFLOP/s" : bf16 ? "(no bf16)" : "unavailable")}");
         Console.WriteLine($"  MKL kernels in libtorch: {MklCpuDispatch.KernelBranch()} (vendor check: {MklCpuDispatch.VendorCheck})");
         Console.WriteLine($"{"workload",-10} {"execution",-9} {"tokens/s",9} {"useful GFLOP/s",15} {"of libtorch",12} {"of OpenBLAS",12} {"seconds",8}");
         double mixFlops = lengths.Sum(n => UsefulFlops(spec, n));
@@ -80,7 +83,7 @@ static class UnpaddedBench
             using var scope = NewDisposeScope();
             Tensor? mask = batch.IsPadded ? batch.AttentionMaskTensor() : null;
             using EncoderOutputs outputs = model.Network.Forward(batch.InputIdsTensor(), mask, null, Outputs.LastHiddenState, execution: execution);
-            EncoderNetwork.MeanPool(outputs.LastHiddenState, mask).data<float>();   // the embeddings reach managed memory, as embed's do
+            EncoderNetwork.MeanPool(outputs.LastHiddenState, mask).to_type(ScalarType.Float32).data<float>();   // the embeddings reach managed memory, as embed's do
         }
     }
 
@@ -120,9 +123,9 @@ static class UnpaddedBench
     delegate Action Sgemm(long m, long k, long n);
 
     // nn.functional.linear, as every Dense layer computes it.
-    static Action Libtorch(long m, long k, long n)
+    static Action Libtorch(long m, long k, long n, ScalarType dtype)
     {
-        Tensor x = randn(m, k), w = randn(n, k);
+        Tensor x = randn(m, k).to_type(dtype), w = randn(n, k).to_type(dtype);
         return () => nn.functional.linear(x, w).Dispose();
     }
 

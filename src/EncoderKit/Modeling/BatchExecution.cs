@@ -3,7 +3,7 @@ namespace EncoderKit.Modeling;
 /// <summary>Whether a forward pass computes the padding positions of a batch.</summary>
 public enum BatchExecution
 {
-    /// <summary>Unpadded when it pays: fp32 inference once enough of the batch is padding (<see cref="EncoderNetwork.PackFromPaddingShare"/>).</summary>
+    /// <summary>Unpadded when it pays: inference (fp32 or bf16) once enough of the batch is padding (<see cref="EncoderNetwork.PackFromPaddingShare"/>).</summary>
     Auto,
     /// <summary>Every position of [B, L], padding included.</summary>
     Padded,

@@ -112,7 +112,7 @@ public sealed class EncoderNetwork : nn.Module
     }
 
     /// <summary>
-    /// Auto unpads an fp32 inference batch once at least this share of its positions is padding. What unpadding adds (a
+    /// Auto unpads an inference batch once at least this share of its positions is padding. What unpadding adds (a
     /// gather before the first layer, a scatter after the last, attention one sequence at a time) costs a few percent:
     /// `bench unpadded` forces it on a ModernBERT-base-sized batch of 8 × 64 tokens without padding, fastest of 5
     /// alternating runs on a quiet 2-core AMD EPYC, +1.4%, +1.7%, +3.4% and +8.8% in four runs (792 against 803 ms in
@@ -127,11 +127,12 @@ public sealed class EncoderNetwork : nn.Module
     {
         if (attentionMask is null || execution == BatchExecution.Padded) return null;
         // Training stays padded: its batches are packed sequences already, and backward would run through every gather.
-        // So does a pass in training mode without gradients whose layers drop: dropout draws its masks over the layout,
-        // and GradCache's second pass (with gradients, padded) must redraw the first's. bf16 stays padded too: its
-        // rounding moves either way when the sums regroup (on the fixtures, 0.3–7 units of 2^-8 better or worse;
-        // retrieva_bert-mc from 14 to 21 units, past the bound Bf16ComputeTests holds it to).
-        if (execution == BatchExecution.Auto && (is_grad_enabled() || (training && LayersDrop) || embeddings.Word.dtype != ScalarType.Float32)) return null;
+        // So does a pass in training mode without gradients whose layers drop, or that computes in bf16: GradCache's
+        // second pass (with gradients, padded) must give the embeddings of its first, and dropout draws its masks over
+        // the layout, while bf16's rounding moves when the matmuls' rows regroup (by a few units of 2^-8, against
+        // fp32's ~1e-6). bf16 inference unpads: either layout's rounding is as close to the fp32 reference (Bf16ComputeTests).
+        bool bf16 = embeddings.Word.dtype != ScalarType.Float32;
+        if (execution == BatchExecution.Auto && (is_grad_enabled() || (training && (LayersDrop || bf16)))) return null;
         PackedTokens? packed = PackedTokens.FromMask(attentionMask);
         if (packed is not null && execution == BatchExecution.Auto && packed.PaddingShare < PackFromPaddingShare)
         {

