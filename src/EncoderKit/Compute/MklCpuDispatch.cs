@@ -152,8 +152,6 @@ public static partial class MklCpuDispatch
         }
     }
 
-    internal static nint Symbol(nint library, string name) => Dl.Symbol(library, name);
-
     static string CpuVendor()
     {
         if (!X86Base.IsSupported) return "";
