@@ -49,7 +49,7 @@ static class EnvCommand
                 ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
                 : RuntimeInformation.ProcessArchitecture.ToString();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return "unknown";
         }
