@@ -76,12 +76,10 @@ public static class ContrastiveData
             : negatives;
     }
 
-    // A Parquet integer column arrives as a long, which JsonValue does not convert to double itself.
     static double Score(DataRow row, string column)
     {
         JsonNode node = row.Get(column);
-        double score = double.NaN;
-        bool number = node is JsonValue value && (value.TryGetValue(out score) || (value.TryGetValue(out long whole) && (score = whole) == whole));
-        return number && double.IsFinite(score) ? score : throw row.Error(column, $"is {node.ToJsonString()}, not a finite number");
+        return node is JsonValue value && DataRow.TryNumber(value, out double score) && double.IsFinite(score) ? score
+            : throw row.Error(column, $"is {node.ToJsonString()}, not a finite number");
     }
 }

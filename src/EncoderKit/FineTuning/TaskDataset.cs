@@ -135,10 +135,8 @@ public sealed class TaskDataset
     static float Number(DataRow row, string column)
     {
         JsonNode value = row.Get(column);
-        // A number read from JSON text is a double; one built in memory (a Parquet row's long, a benchmark's int) is only its JSON text.
-        string? text = value is JsonValue number && number.GetValueKind() == System.Text.Json.JsonValueKind.Number ? number.ToJsonString() : null;
-        if (value is JsonValue v && (v.TryGetValue(out double d) || (v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d))
-            || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) && double.IsFinite(d))
+        if (value is JsonValue v && (DataRow.TryNumber(v, out double d) || (v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d)))
+            && double.IsFinite(d))
             return (float)d;
         throw row.Error(column, $"is {value.ToJsonString()}, not a number");
     }

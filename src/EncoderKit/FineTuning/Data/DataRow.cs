@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace EncoderKit.FineTuning.Data;
@@ -23,6 +25,14 @@ public sealed record DataRow(string File, string Place, JsonObject Fields)
         : throw Error(column, "is not a list");
 
     public EncoderKitException Error(string column, string problem) => new(ErrorKind.BadInput, $"column '{column}' {problem}", File, Place);
+
+    /// <summary>
+    /// The value as a double when it is a number. JSON text reads every number as a double; a row built in memory holds
+    /// the type its source had (a Parquet column's long or int, a benchmark's int), read here through its JSON text.
+    /// </summary>
+    internal static bool TryNumber(JsonValue value, out double number) =>
+        value.TryGetValue(out number)
+        || (value.GetValueKind() == JsonValueKind.Number && double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out number));
 
     /// <summary>A string, or a number or boolean as its JSON text ("1", "0.5", "true").</summary>
     public static string ScalarText(JsonValue value) => value.TryGetValue(out string? s) ? s : value.ToJsonString();
