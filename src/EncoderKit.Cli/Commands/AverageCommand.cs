@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using EncoderKit.Pretraining;
 
 namespace EncoderKit.Cli.Commands;
@@ -19,8 +18,7 @@ static class AverageCommand
         command.SetAction((parsed, _) =>
         {
             string[] folders = parsed.GetValue(checkpoints)!;
-            double[]? parsedWeights = parsed.GetValue(weights)?.Split(',').Select(w => double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x
-                : throw new EncoderKitException(ErrorKind.BadInput, $"\"{w}\" is not a number", field: "--weights")).ToArray();
+            double[]? parsedWeights = parsed.GetValue(weights) is { } list ? NumberList.Parse(list, "--weights") : null;
             CheckpointAveraging.Average(folders, parsed.GetValue(output)!, parsedWeights);
             cli.Out.WriteLine($"averaged {folders.Length} checkpoints into {parsed.GetValue(output)}");
             return Task.FromResult(0);

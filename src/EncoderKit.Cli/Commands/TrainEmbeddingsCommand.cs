@@ -53,8 +53,9 @@ static class TrainEmbeddingsCommand
             ComputeOptions compute = model.Compute(parsed, cli);
             TrainingRunOptions options = training.Read(parsed, compute);   // before the model is fetched
             MatryoshkaDimensions? matryoshka = parsed.GetValue(dims) is { } widths
-                ? new MatryoshkaDimensions([.. Numbers(widths, "--matryoshka-dims").Select(d => (int)d == d ? (int)d : throw BadNumber(widths, "--matryoshka-dims"))],
-                    parsed.GetValue(weights) is { } w ? Numbers(w, "--matryoshka-weights") : null)
+                ? new MatryoshkaDimensions([.. NumberList.Parse(widths, "--matryoshka-dims", "whole numbers").Select(d => (int)d == d ? (int)d
+                        : throw NumberList.Bad(widths, "--matryoshka-dims", "whole numbers"))],
+                    parsed.GetValue(weights) is { } w ? NumberList.Parse(w, "--matryoshka-weights") : null)
                 : parsed.GetValue(weights) is null ? null : throw new EncoderKitException(ErrorKind.BadInput, "weights without --matryoshka-dims", field: "--matryoshka-weights");
             string folder = await DownloadProgressView.ResolveAsync(cli, parsed.GetValue(model.Model)!, parsed.GetValue(model.Revision), cli.Hub(), cancellationToken);
             var settings = new EmbeddingTrainingSettings(folder, parsed.GetValue(train)!, options)
@@ -82,10 +83,4 @@ static class TrainEmbeddingsCommand
         });
         return command;
     }
-
-    static double[] Numbers(string list, string field) =>
-        [.. list.Split(',', StringSplitOptions.TrimEntries).Select(item => double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) ? value : throw BadNumber(list, field))];
-
-    static EncoderKitException BadNumber(string list, string field) =>
-        new(ErrorKind.BadInput, $"'{list}' is not a comma-separated list of {(field == "--matryoshka-dims" ? "whole numbers" : "numbers")}", field: field);
 }

@@ -79,12 +79,12 @@ public sealed class HeldOutEvaluation : IDisposable
             using var noGrad = no_grad();
             double lossSum = 0;
             long correct = 0, chosen = 0;
+            using Scalar ignored = TaskLoss.IgnoreIndex.ToScalar();
             foreach (PretrainBatch batch in batches)
             {
                 using var scope = NewDisposeScope();
                 using EncoderOutputs outputs = batch.Forward(model, Outputs.MlmLogits);
                 Tensor logits = outputs.MlmLogits!.to_type(ScalarType.Float32), labels = batch.Labels;
-                using Scalar ignored = TaskLoss.IgnoreIndex.ToScalar();
                 Tensor scored = labels.ne(ignored);
                 lossSum += nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index: TaskLoss.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(-1).eq(labels).logical_and(scored).sum().item<long>();

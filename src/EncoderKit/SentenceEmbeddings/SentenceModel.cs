@@ -133,8 +133,8 @@ public sealed class SentenceModel : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Save"/> without the encoder's own files: for a folder that already holds the encoder's weights (the
-    /// best checkpoint a training run copied there).
+    /// <see cref="Save"/> without the encoder's own files: for a folder that already holds the encoder's weights (a
+    /// training run's checkpoints, its best, and its output).
     /// </summary>
     public void SaveModules(string folder, SentenceEncoderSettings settings)
     {
