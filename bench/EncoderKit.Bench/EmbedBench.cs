@@ -23,6 +23,7 @@ namespace EncoderKit.Bench;
 /// </remarks>
 static class EmbedBench
 {
+    /// <summary>answerdotai/ModernBERT-base's shape (config.json of the published checkpoint): every bench's ModernBERT-base.</summary>
     internal const string ModernBertBase = """
         {"model_type": "modernbert", "architectures": ["ModernBertModel"], "hidden_size": 768, "num_hidden_layers": 22,
          "num_attention_heads": 12, "intermediate_size": 1152, "vocab_size": 50368, "max_position_embeddings": 8192,

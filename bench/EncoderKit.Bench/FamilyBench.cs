@@ -21,14 +21,6 @@ namespace EncoderKit.Bench;
 /// </remarks>
 static class FamilyBench
 {
-    /// <summary>answerdotai/ModernBERT-base's shape (config.json of the published checkpoint).</summary>
-    internal const string ModernBertBase = """
-        {"model_type": "modernbert", "architectures": ["ModernBertModel"], "hidden_size": 768, "num_hidden_layers": 22,
-         "num_attention_heads": 12, "intermediate_size": 1152, "vocab_size": 50368, "max_position_embeddings": 8192,
-         "local_attention": 128, "global_attn_every_n_layers": 3, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0,
-         "hidden_activation": "gelu", "norm_eps": 1e-5, "norm_bias": false, "attention_bias": false, "mlp_bias": false}
-        """;
-
     /// <summary>
     /// tohoku-nlp/tohokunlp-bert-500m-sq8192-alpha as its model card gives it: 24 layers, hidden 1024, FFN 4096,
     /// 16 heads, 8 key/value heads; llm-jp-v3 vocabulary (99584) and rope_theta 20000 as in our fixture's config.
@@ -43,7 +35,7 @@ static class FamilyBench
 
     static readonly Dictionary<string, string> Models = new()
     {
-        ["modernbert-base"] = ModernBertBase,
+        ["modernbert-base"] = EmbedBench.ModernBertBase,
         ["llama-500m"] = Llama500M,
     };
 

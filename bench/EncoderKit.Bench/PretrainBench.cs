@@ -114,7 +114,7 @@ static class PretrainBench
         {
             "small" => (File.ReadAllText(Path.Combine(FuzzKinds.RepositoryRoot(), "..", "shared", "reference", "models", "bert", "config.json")), "BertForMaskedLM"),
             "bert-base" => (ForwardBench.BertBase, "BertForMaskedLM"),
-            "modernbert-base" => (FamilyBench.ModernBertBase, "ModernBertForMaskedLM"),
+            "modernbert-base" => (EmbedBench.ModernBertBase, "ModernBertForMaskedLM"),
             _ => throw new ArgumentException($"unknown model '{name}' (known: small, bert-base, modernbert-base)"),
         };
         var root = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();

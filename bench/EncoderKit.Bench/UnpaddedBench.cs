@@ -44,7 +44,7 @@ static class UnpaddedBench
         var inputs = lengths.Select(n => new TokenizedText(Enumerable.Range(0, n).Select(_ => random.Next(1000, 50000)).ToArray())).ToList();
         Batch[] batches = BatchPlanner.Plan(inputs, new BatchLimits(MaxRows: batchSize), padId: 0).ToArray();
         long real = lengths.Sum(x => (long)x), padded = batches.Sum(b => b.PaddedTokens);
-        Console.WriteLine($"unpadded: {config.File}; CPU {CpuName()}, libtorch threads {threads ?? get_num_threads()}, {(bf16 ? "bf16" : "fp32")}");
+        Console.WriteLine($"unpadded: {config.File}; CPU {Cli.Commands.EnvCommand.CpuName()}, libtorch threads {threads ?? get_num_threads()}, {(bf16 ? "bf16" : "fp32")}");
         Console.WriteLine($"  mix: {count} texts of {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F0}), {batches.Length} batches of ≤ {batchSize} rows, {100.0 * (padded - real) / padded:F0}% of positions padding");
 
         double torchGemm = GemmGflops(spec, (m, k, n) => Libtorch(m, k, n, dtype));
@@ -191,9 +191,6 @@ static class UnpaddedBench
         }, minRuns: 5, minSeconds: 1);
         Console.WriteLine($"attention of {batch.Count} sequences ({batch.Lengths.Min()}–{batch.Lengths.Max()} tokens): per sequence {perSequence * 1000:F1} ms, block-diagonal {masked * 1000:F1} ms");
     }
-
-    static string CpuName() =>
-        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
 
     /// <summary>cblas_sgemm of Debian's OpenBLAS (pthread build), installed by install-openblas.sh when missing.</summary>
     static class OpenBlas

@@ -41,7 +41,8 @@ static class EnvCommand
     static string Version(Assembly assembly) =>
         assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "unknown";
 
-    static string CpuName()
+    /// <summary>The CPU's model name from /proc/cpuinfo; the architecture elsewhere. Benchmark headers print it too.</summary>
+    internal static string CpuName()
     {
         try
         {
